@@ -55,6 +55,7 @@ Result<EthernetRepr> EthernetRepr::parse(std::span<const std::uint8_t> frame) no
 
 void EthernetRepr::emit(std::span<std::uint8_t> out) const noexcept {
     assert(out.size() >= buffer_len());
+    assert(static_cast<std::uint16_t>(ethertype) >= ethernet::min_ethertype && ethertype != EtherType::vlan);
     dst.to_bytes(&out[ethernet::dst_offset]);
     src.to_bytes(&out[ethernet::src_offset]);
     std::size_t at = ethernet::ethertype_offset;

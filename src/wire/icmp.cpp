@@ -69,7 +69,8 @@ Result<IcmpRepr> IcmpRepr::parse(std::span<const std::uint8_t> message, Checksum
             }
             break;
         case IcmpType::time_exceeded:
-            r.type = IcmpType::time_exceeded;
+        case IcmpType::parameter_problem:
+            r.type = static_cast<IcmpType>(v.type());
             break;
         default:
             return WireError::unsupported;
@@ -93,7 +94,10 @@ void IcmpRepr::emit(std::span<std::uint8_t> out) const noexcept {
         store_be16(&out[icmp::seq_offset], echo_seq);
     } else {
         store_be16(&out[icmp::ident_offset], 0);
-        store_be16(&out[icmp::mtu_offset], type == IcmpType::dest_unreachable ? next_hop_mtu : 0);
+        // RFC 1191: the MTU field exists only in "fragmentation needed"; elsewhere it is unused.
+        const bool has_mtu = type == IcmpType::dest_unreachable &&
+                             code == static_cast<std::uint8_t>(UnreachableCode::frag_needed);
+        store_be16(&out[icmp::mtu_offset], has_mtu ? next_hop_mtu : 0);
     }
     std::uint8_t* payload = &out[icmp::header_len];
     if (!data.empty() && data.data() != payload) std::memmove(payload, data.data(), data.size());

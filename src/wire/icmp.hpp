@@ -5,6 +5,7 @@
 //   echo:        rest = identifier(2) sequence(2); data = the echoed payload
 //   unreachable: rest = unused(2) next-hop MTU(2) (code 4 only); data = the quoted datagram
 //   time exceeded: rest = unused(4);                                data = the quoted datagram
+//   parameter problem: rest = pointer(1) unused(3);                data = the quoted datagram
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@ enum class IcmpType : std::uint8_t {
     dest_unreachable = 3,
     echo_request = 8,
     time_exceeded = 11,
+    parameter_problem = 12,  // RFC 1122 §3.2.2.5: passed to the transport like the others
 };
 
 // Codes of dest_unreachable (RFC 792, RFC 1122 §3.2.2.1).
@@ -91,7 +93,8 @@ struct IcmpRepr {
                                   ChecksumCheck checksum = ChecksumCheck::verify) noexcept;
     std::size_t buffer_len() const noexcept { return icmp::header_len + data.size(); }
     // Writes the header, copies `data` after it and fills the checksum; `out` holds
-    // buffer_len() bytes. `data` may already sit at out[8..] (it is then not copied).
+    // buffer_len() bytes. `data` may already sit at out[8..] (it is then not copied) or
+    // anywhere that does not overlap out[0..8).
     void emit(std::span<std::uint8_t> out) const noexcept;
 
     // The quoted datagram of an error, parsed without checksum checks (routers may have
@@ -103,7 +106,8 @@ struct IcmpRepr {
     Result<Quoted> quoted() const noexcept;
 
     bool is_error() const noexcept {
-        return type == IcmpType::dest_unreachable || type == IcmpType::time_exceeded;
+        return type == IcmpType::dest_unreachable || type == IcmpType::time_exceeded ||
+               type == IcmpType::parameter_problem;
     }
 };
 

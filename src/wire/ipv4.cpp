@@ -69,6 +69,7 @@ Result<Ipv4Repr> Ipv4Repr::parse(std::span<const std::uint8_t> packet, ChecksumC
 void Ipv4Repr::emit(std::span<std::uint8_t> out, ChecksumFill fill) const noexcept {
     assert(out.size() >= buffer_len());
     assert(frag_offset % 8 == 0);
+    assert(total_len() <= ipv4::max_packet_len);
     out[ipv4::ver_ihl_offset] = 0x45;  // version 4, IHL 5
     out[ipv4::tos_offset] = tos;
     store_be16(&out[ipv4::total_len_offset], static_cast<std::uint16_t>(total_len()));

@@ -93,6 +93,7 @@ struct Ipv4Repr {
     static Result<Ipv4Repr> parse(std::span<const std::uint8_t> packet,
                                   ChecksumCheck checksum = ChecksumCheck::verify) noexcept;
     static constexpr std::size_t buffer_len() noexcept { return ipv4::min_header_len; }
+    // Of the packet emit() writes (20-byte header); not of a parsed packet with options.
     std::size_t total_len() const noexcept { return ipv4::min_header_len + payload_len; }
     bool is_fragment() const noexcept { return more_fragments || frag_offset != 0; }
 

@@ -494,9 +494,9 @@ TEST_CASE("ICMP checksum errors are reported unless skipped", "[wire][icmp]") {
 }
 
 TEST_CASE("ICMP types pollux does not handle are unsupported", "[wire][icmp]") {
-    // Source quench, redirect, router advertisement/solicitation, parameter problem,
-    // timestamp request/reply, address mask request, extended echo, and an unassigned type.
-    for (const std::uint8_t type : {1, 2, 4, 5, 9, 10, 12, 13, 14, 17, 42, 255}) {
+    // Source quench, redirect, router advertisement/solicitation, timestamp
+    // request/reply, address mask request, extended echo, and an unassigned type.
+    for (const std::uint8_t type : {1, 2, 4, 5, 9, 10, 13, 14, 17, 42, 255}) {
         INFO("type " << int{type});
         auto m = to_bytes(port_unreachable);
         m[0] = type;
@@ -504,6 +504,36 @@ TEST_CASE("ICMP types pollux does not handle are unsupported", "[wire][icmp]") {
         CHECK(IcmpRepr::parse(m).error() == WireError::unsupported);
         CHECK(IcmpRepr::parse(m, ChecksumCheck::skip).error() == WireError::unsupported);
     }
+}
+
+TEST_CASE("ICMP parameter problem is an error carrying its quote (RFC 1122 3.2.2.5)", "[wire][icmp]") {
+    auto m = to_bytes(port_unreachable);
+    m[0] = 12;
+    m[1] = 0;
+    m[4] = 9;  // pointer: the offending octet (protocol)
+    refresh_checksum(m);
+    const auto r = IcmpRepr::parse(m);
+    REQUIRE(r.ok());
+    CHECK(r->type == IcmpType::parameter_problem);
+    CHECK(r->is_error());
+    const auto q = r->quoted();
+    REQUIRE(q.ok());
+    CHECK(q->ip.protocol == IpProtocol::udp);
+}
+
+TEST_CASE("ICMP emit writes the next-hop MTU only for fragmentation needed", "[wire][icmp]") {
+    IcmpRepr r;
+    r.type = IcmpType::dest_unreachable;
+    r.code = static_cast<std::uint8_t>(UnreachableCode::port);
+    r.next_hop_mtu = 1400;
+    std::array<std::uint8_t, 8> out{};
+    r.emit(out);
+    CHECK(out[6] == 0);
+    CHECK(out[7] == 0);
+    r.code = static_cast<std::uint8_t>(UnreachableCode::frag_needed);
+    r.emit(out);
+    CHECK(out[6] == 0x05);
+    CHECK(out[7] == 0x78);
 }
 
 TEST_CASE("ICMP errors quoting less than an IPv4 header and 8 bytes are malformed", "[wire][icmp]") {
