@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (test/fuzz/) in build-fuzz with clang 14 and runs each one
 # for a bounded time on a copy of its seed corpus (test/corpus/<target>/).
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 7: about a minute for all targets)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 6: about a minute for all eight)
 #
 # Prints `fuzz <name>: ok (N runs)` or `fuzz <name>: FAILED` per target, writes
 # "<passed> <failed>" to build-fuzz/fuzz.counts, and exits non-zero if any target crashed,
@@ -22,15 +22,10 @@ readonly targets=(
   fuzz_frame
 )
 
-seconds="${1:-7}"
+seconds="${1:-6}"
 if ! [[ "${seconds}" =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: $0 [SECONDS_PER_TARGET]  (a positive integer, default 7)" >&2
+  echo "usage: $0 [SECONDS_PER_TARGET]  (a positive integer, default 6)" >&2
   exit 2
-fi
-
-if ! command -v clang++-14 >/dev/null 2>&1 || ! command -v clang-14 >/dev/null 2>&1; then
-  echo "fuzz: clang++-14 not found, skipped"
-  exit 0
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,16 +34,22 @@ artifacts="${build}/artifacts"
 logs="${build}/fuzz-logs"
 counts="${build}/fuzz.counts"
 
+write_counts() {  # <passed> <failed>
+  mkdir -p -- "${build}"
+  printf '%s %s\n' "$1" "$2" >"${counts}"
+}
+
+if ! command -v clang++-14 >/dev/null 2>&1 || ! command -v clang-14 >/dev/null 2>&1; then
+  echo "fuzz: clang++-14 not found, skipped"
+  write_counts 0 0  # nothing ran: no stale counts from an earlier run
+  exit 0
+fi
+
 work="$(mktemp -d "${TMPDIR:-/tmp}/pollux-fuzz.XXXXXX")"
 cleanup() { rm -rf -- "${work}"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-write_counts() {  # <passed> <failed>
-  mkdir -p -- "${build}"
-  printf '%s %s\n' "$1" "$2" >"${counts}"
-}
 
 # --- configure and build --------------------------------------------------------------------
 cd -- "${root}"
@@ -78,6 +79,8 @@ if [[ "${build_ok}" -ne 1 ]]; then
 fi
 
 # --- run --------------------------------------------------------------------------------------
+# Artifacts and logs describe the latest run only.
+rm -rf -- "${artifacts}" "${logs}"
 mkdir -p -- "${artifacts}" "${logs}"
 # halt_on_error: any sanitizer report ends the run with an error, never just a warning.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+${ASAN_OPTIONS}:}halt_on_error=1:detect_leaks=1:abort_on_error=0"
@@ -121,7 +124,9 @@ for name in "${targets[@]}"; do
     failed=$((failed + 1))
     {
       echo "---- ${name} (exit ${rc}), log ${log}:"
-      grep -E 'ERROR|runtime error|SUMMARY|invariant failed|Test unit written|ALARM|#[0-9]+ 0x' "${log}" | head -n 20 || true
+      # The report and the frames in pollux's own sources (not libFuzzer's or libc's).
+      grep -E 'invariant failed|Assertion|runtime error|ERROR|^SUMMARY|Test unit written|^ALARM' "${log}" | head -n 8 || true
+      grep -E '^ *#[0-9]+ 0x[0-9a-f]+ in .*[.][.]/(src|test)/' "${log}" | head -n 8 || true
     } >&2
   fi
 done

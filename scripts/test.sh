@@ -4,13 +4,13 @@
 # wire parsers for about a minute when clang is there, and ends with the line
 # "N passed, N failed" (test cases). Exit status is non-zero on any failure.
 #
-# Options (environment): POLLUX_FUZZ_SECONDS=N per fuzz target (default 7, 0 skips),
+# Options (environment): POLLUX_FUZZ_SECONDS=N per fuzz target (default 6, 0 skips),
 # POLLUX_JOBS=N build jobs (default: cores).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-scripts/install-deps.sh build fuzz || { echo "0 passed, 1 failed"; exit 1; }
+scripts/install-deps.sh build fuzz interop || { echo "0 passed, 1 failed"; exit 1; }
 
 jobs=${POLLUX_JOBS:-$(nproc)}
 # Sanitizer reports are failures, with a stack.
@@ -45,7 +45,7 @@ configure_and_test release --buildtype=release || status=1
 configure_and_test asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
 extra=()
-fuzz_seconds=${POLLUX_FUZZ_SECONDS:-7}
+fuzz_seconds=${POLLUX_FUZZ_SECONDS:-6}
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzz: ${fuzz_seconds}s per target"
   rm -f "$root/build-fuzz/fuzz.counts"

@@ -1,7 +1,14 @@
 /* pollux: a user-space TCP/IP stack on DPDK. The runtime API.
  *
- * This header is C and C++. Every pollux function that can fail returns -1 (or NULL)
- * and sets errno as Linux would; see README.md for what is implemented today.
+ * This header is C and C++. Every pollux function that can fail returns -1 and sets
+ * errno as Linux would; see README.md for what is implemented today.
+ *
+ * A program's life:
+ *     int n = px_init(argc, argv);      // EAL arguments, then --, then pollux's options
+ *     if (n < 0) return 1;              // a one-line reason was printed to stderr
+ *     argc -= n; argv += n;             // argv[0] is the program, then its own arguments
+ *     px_run(NULL, NULL);               // polls until px_stop(), SIGINT or SIGTERM
+ *     px_fini();
  */
 #ifndef POLLUX_POLLUX_H
 #define POLLUX_POLLUX_H
@@ -20,6 +27,27 @@ const char *px_version(void);
 
 /* The version of the DPDK libraries pollux runs on, e.g. "DPDK 22.11.11". Never NULL. */
 const char *px_dpdk_version(void);
+
+/* Starts DPDK (EAL arguments first), then reads pollux's options after `--`:
+ *   --ip ADDR/LEN (required), --gw ADDR, --mtu N, --port N, --rx-desc N, --tx-desc N,
+ *   --impair SPEC, --no-offload.
+ * Arguments pollux does not know are moved to follow argv[n], so that after
+ * `argc -= n; argv += n;` argv[0] is the program name and the rest are the program's.
+ * Returns n >= 0, or -1 with errno: EINVAL (bad arguments), EALREADY (called twice),
+ * ENODEV (no usable port), ENOMEM (no memory for mbufs), EIO (EAL or port failure). */
+int px_init(int argc, char **argv);
+
+/* Runs the poll loop on the calling thread until px_stop(), SIGINT or SIGTERM. When `fn`
+ * is not NULL it is called once per loop iteration with `arg` (run-to-completion
+ * applications do their work there). Returns 0, or -1 with errno EINVAL before px_init. */
+int px_run(void (*fn)(void *arg), void *arg);
+
+/* Makes px_run return after its current iteration. Async-signal-safe; any thread. */
+void px_stop(void);
+
+/* Frees every packet and the port, and stops DPDK. px_init may not be called again in
+ * the same process (DPDK cannot restart its EAL). */
+void px_fini(void);
 
 #ifdef __cplusplus
 }

@@ -72,4 +72,42 @@ bool PacketBuf::append_copy(std::span<const std::uint8_t> data, rte_mempool* poo
     return true;
 }
 
+PacketBuf PacketBuf::clone_range(std::uint32_t offset, std::uint32_t len, rte_mempool* pool) const noexcept {
+    if (len == 0 || std::uint64_t{offset} + len > m_->pkt_len) return {};
+    const rte_mbuf* seg = m_;
+    // Find the segment holding `offset`; skips empty segments too.
+    while (offset >= seg->data_len) {
+        offset -= seg->data_len;
+        seg = seg->next;
+    }
+    PacketBuf head;
+    rte_mbuf* tail = nullptr;
+    std::uint16_t segs = 0;
+    for (std::uint32_t left = len; left > 0; seg = seg->next, offset = 0) {
+        const std::uint32_t here = seg->data_len - offset;
+        if (here == 0) continue;  // an empty segment inside the range
+        rte_mbuf* mi = rte_pktmbuf_alloc(pool);
+        if (mi == nullptr) return {};  // `head` frees what was attached so far
+        // attach() takes a reference on the buffer holding seg's data (seg itself, or what
+        // seg points into when it is indirect) and copies seg's data window.
+        rte_pktmbuf_attach(mi, const_cast<rte_mbuf*>(seg));
+        const auto n = static_cast<std::uint16_t>(std::min(left, here));
+        mi->data_off = static_cast<std::uint16_t>(mi->data_off + offset);
+        mi->data_len = n;
+        if (!head) {
+            head = PacketBuf(mi);
+        } else {
+            tail->next = mi;
+        }
+        tail = mi;
+        ++segs;
+        left -= n;
+        // Keep the head's totals right at every step, so freeing `head` on failure and
+        // the result alike see a consistent chain.
+        head.m_->nb_segs = segs;
+        head.m_->pkt_len = len - left;
+    }
+    return head;
+}
+
 }  // namespace pollux::buf

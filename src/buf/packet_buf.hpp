@@ -173,6 +173,26 @@ public:
     bool has_rss_hash() const noexcept { return (m_->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0; }
     std::uint32_t rss_hash() const noexcept { return m_->hash.rss; }
 
+    // ---- sharing and accounting (IP fragmentation and reassembly) ----
+    // The bytes of buffer the chain pins: the sum of its segments' buf_len, whether the
+    // data is used or not. Like the kernel's skb truesize, this is what a cache of held
+    // packets (reassembly queues) must count against its memory limit: a 60-byte fragment
+    // still holds a whole mbuf. An indirect segment counts the buffer it points into.
+    std::size_t buffer_footprint() const noexcept {
+        std::size_t n = 0;
+        for (const rte_mbuf* s = m_; s != nullptr; s = s->next) n += s->buf_len;
+        return n;
+    }
+    // A new packet of `len` bytes starting at `offset` that shares this one's data: one
+    // indirect mbuf from `pool` per segment the range touches (rte_pktmbuf_attach), no
+    // byte copied. The shared bytes must be treated as read-only by both packets; put new
+    // headers in a fresh mbuf chained in front. Empty when `len` is 0, the range runs past
+    // the end, or the pool runs dry (nothing is then held).
+    PacketBuf clone_range(std::uint32_t offset, std::uint32_t len, rte_mempool* pool) const noexcept;
+    // Forgets the port's verdict on the L4 checksum (it becomes RxChecksum::unknown), for
+    // packets whose L4 bytes the port never saw as a whole: a reassembled datagram.
+    void clear_rx_l4_checksum() noexcept { m_->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK; }
+
 private:
     static RxChecksum rx_status(std::uint64_t bits, std::uint64_t good, std::uint64_t bad,
                                 std::uint64_t none) noexcept {

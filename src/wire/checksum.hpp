@@ -38,7 +38,10 @@ bool checksum_verifies(std::span<const std::uint8_t> data, std::uint32_t initial
 
 // RFC 1624 eqn. 3: the new checksum after one 16-bit word of the covered data changed
 // from `old_word` to `new_word`: HC' = ~(~HC + ~m + m'). RFC 1624 §3 shows why this form,
-// not RFC 1141's HC' = HC + m - m', gives the same result as recomputing from scratch.
+// not RFC 1141's HC' = HC + m - m', matches a recomputation. One case differs: when every
+// covered word is now zero, a recomputation gives 0xffff but this gives 0x0000, which does
+// not verify. A protocol whose data can be all zeros (an ICMP echo) maps 0x0000 to 0xffff,
+// which always verifies where 0x0000 does.
 constexpr std::uint16_t checksum_update16(std::uint16_t checksum, std::uint16_t old_word,
                                           std::uint16_t new_word) noexcept {
     const std::uint32_t sum = std::uint32_t{static_cast<std::uint16_t>(~checksum)} +

@@ -30,17 +30,9 @@ Result<IcmpRepr::Quoted> parse_quoted(std::span<const std::uint8_t> data) noexce
     if (v.version() != 4 || hl < ipv4::min_header_len) return WireError::malformed;
     if (data.size() < hl + icmp::min_quoted_payload) return WireError::malformed;
     IcmpRepr::Quoted q;
-    q.ip.src = v.src();
-    q.ip.dst = v.dst();
-    q.ip.protocol = static_cast<IpProtocol>(v.protocol());
+    q.ip = Ipv4Repr::from_view(v);
+    // The quote is truncated by design; its total length may even lie below the header.
     q.ip.payload_len = v.total_len() >= hl ? static_cast<std::uint16_t>(v.total_len() - hl) : 0;
-    q.ip.ttl = v.ttl();
-    q.ip.tos = v.tos();
-    q.ip.ident = v.ident();
-    q.ip.dont_fragment = v.dont_fragment();
-    q.ip.more_fragments = v.more_fragments();
-    q.ip.frag_offset = v.frag_offset();
-    q.ip.header_len = static_cast<std::uint8_t>(hl);
     q.transport = data.subspan(hl);
     return q;
 }
@@ -99,9 +91,21 @@ void IcmpRepr::emit(std::span<std::uint8_t> out) const noexcept {
                              code == static_cast<std::uint8_t>(UnreachableCode::frag_needed);
         store_be16(&out[icmp::mtu_offset], has_mtu ? next_hop_mtu : 0);
     }
-    std::uint8_t* payload = &out[icmp::header_len];
+    std::uint8_t* payload = out.data() + icmp::header_len;  // may be out's end for an empty echo
     if (!data.empty() && data.data() != payload) std::memmove(payload, data.data(), data.size());
     store_be16(&out[icmp::checksum_offset], internet_checksum(out.first(buffer_len())));
+}
+
+void echo_request_to_reply(std::span<std::uint8_t> header) noexcept {
+    assert(header.size() >= icmp::header_len);
+    const std::uint16_t old_word = load_be16(&header[icmp::type_offset]);
+    header[icmp::type_offset] = static_cast<std::uint8_t>(IcmpType::echo_reply);
+    const std::uint16_t new_word = load_be16(&header[icmp::type_offset]);
+    std::uint16_t sum = checksum_update16(load_be16(&header[icmp::checksum_offset]), old_word, new_word);
+    // An all-zero reply needs 0xffff, not the 0x0000 eqn. 3 gives (see checksum_update16);
+    // 0xffff verifies whenever 0x0000 does, so the mapping is always safe.
+    if (sum == 0) sum = 0xffff;
+    store_be16(&header[icmp::checksum_offset], sum);
 }
 
 }  // namespace pollux::wire

@@ -111,4 +111,10 @@ struct IcmpRepr {
     }
 };
 
+// Turns an echo request into its reply in place (RFC 792: type 0, same identifier,
+// sequence and data) given the message's first 8 bytes. Only the type word changes, so
+// the checksum is updated incrementally (RFC 1624) instead of summed over the data again,
+// which keeps a 64 KiB echo's reply O(1).
+void echo_request_to_reply(std::span<std::uint8_t> header) noexcept;
+
 }  // namespace pollux::wire

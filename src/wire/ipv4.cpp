@@ -7,7 +7,7 @@
 
 namespace pollux::wire {
 
-WireError Ipv4View::check() const noexcept {
+WireError Ipv4View::check_header(std::size_t datagram_len) const noexcept {
     if (b_.size() < ipv4::min_header_len) return WireError::truncated;
     if (version() != 4) return WireError::malformed;
     const std::size_t hl = header_len();
@@ -15,7 +15,7 @@ WireError Ipv4View::check() const noexcept {
     if (b_.size() < hl) return WireError::truncated;
     const std::size_t total = total_len();
     if (total < hl) return WireError::malformed;                // length lies low
-    if (b_.size() < total) return WireError::truncated;         // length lies high
+    if (datagram_len < total) return WireError::truncated;      // length lies high
     // RFC 791: a datagram is at most 65535 bytes, so no fragment may end past that
     // ("ping of death"). total - hl is the fragment's payload.
     if (std::size_t{frag_offset()} + (total - hl) + ipv4::min_header_len > ipv4::max_packet_len) {
@@ -51,6 +51,10 @@ Result<Ipv4Repr> Ipv4Repr::parse(std::span<const std::uint8_t> packet, ChecksumC
     const Ipv4View v(packet);
     if (const auto e = v.check(); e != WireError::none) return e;
     if (checksum == ChecksumCheck::verify && !v.checksum_ok()) return WireError::bad_checksum;
+    return from_view(v);
+}
+
+Ipv4Repr Ipv4Repr::from_view(const Ipv4View& v) noexcept {
     Ipv4Repr r;
     r.src = v.src();
     r.dst = v.dst();
@@ -86,6 +90,15 @@ void Ipv4Repr::emit(std::span<std::uint8_t> out, ChecksumFill fill) const noexce
     if (fill == ChecksumFill::compute) {
         store_be16(&out[ipv4::checksum_offset], internet_checksum(out.first(ipv4::min_header_len)));
     }
+}
+
+void rewrite_reassembled_header(std::span<std::uint8_t> header, std::uint16_t total_len) noexcept {
+    assert(header.size() >= ipv4::min_header_len);
+    store_be16(&header[ipv4::total_len_offset], total_len);
+    const std::uint16_t flags = load_be16(&header[ipv4::flags_frag_offset]);
+    store_be16(&header[ipv4::flags_frag_offset], static_cast<std::uint16_t>(flags & ipv4::flag_dont_fragment));
+    store_be16(&header[ipv4::checksum_offset], 0);
+    store_be16(&header[ipv4::checksum_offset], internet_checksum(header));
 }
 
 }  // namespace pollux::wire

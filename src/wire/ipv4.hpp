@@ -46,7 +46,10 @@ public:
     // Version 4, IHL >= 5, header and total length within the buffer, total length >= IHL,
     // and a fragment that would end past 65535 bytes (RFC 791 limit) is malformed. Does not
     // verify the checksum (see checksum_ok()).
-    WireError check() const noexcept;
+    WireError check() const noexcept { return check_header(b_.size()); }
+    // The same checks when the view holds only the header (the first segment of an mbuf
+    // chain) and the whole datagram, link padding included, is `datagram_len` bytes.
+    WireError check_header(std::size_t datagram_len) const noexcept;
 
     std::uint8_t version() const noexcept { return b_[ipv4::ver_ihl_offset] >> 4; }
     std::size_t header_len() const noexcept { return std::size_t{b_[ipv4::ver_ihl_offset] & 0x0fu} * 4; }
@@ -62,7 +65,7 @@ public:
     Ipv4Address src() const noexcept { return Ipv4Address::from_bytes(&b_[ipv4::src_offset]); }
     Ipv4Address dst() const noexcept { return Ipv4Address::from_bytes(&b_[ipv4::dst_offset]); }
     bool checksum_ok() const noexcept;
-    // The options bytes (possibly empty); valid after check().
+    // The options bytes (possibly empty); valid after check() or check_header().
     std::span<const std::uint8_t> options() const noexcept;
     // The payload, bounded by total length (link padding excluded); valid after check().
     std::span<const std::uint8_t> payload() const noexcept;
@@ -92,6 +95,8 @@ struct Ipv4Repr {
 
     static Result<Ipv4Repr> parse(std::span<const std::uint8_t> packet,
                                   ChecksumCheck checksum = ChecksumCheck::verify) noexcept;
+    // The fields of a view that passed check() or check_header(); no checks of its own.
+    static Ipv4Repr from_view(const Ipv4View& v) noexcept;
     static constexpr std::size_t buffer_len() noexcept { return ipv4::min_header_len; }
     // Of the packet emit() writes (20-byte header); not of a parsed packet with options.
     std::size_t total_len() const noexcept { return ipv4::min_header_len + payload_len; }
@@ -106,5 +111,10 @@ struct Ipv4Repr {
 
     bool operator==(const Ipv4Repr&) const noexcept = default;
 };
+
+// Rewrites, in place, the header of a first fragment (options and all) into the header of
+// the reassembled datagram: total length `total_len`, MF and offset cleared (DF kept),
+// checksum recomputed over the whole header (RFC 791 §3.2, reassembly).
+void rewrite_reassembled_header(std::span<std::uint8_t> header, std::uint16_t total_len) noexcept;
 
 }  // namespace pollux::wire

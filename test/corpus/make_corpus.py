@@ -187,7 +187,7 @@ tcp_seeds = {
     "truncated_header": tcp(IP_A, IP_B, 40000, 80, 1, 2, ACK, 100)[:19],
 }
 
-ICMP_ECHO_REQ, ICMP_ECHO_REPLY, ICMP_UNREACH, ICMP_TIME_EXCEEDED = 8, 0, 3, 11
+ICMP_ECHO_REQ, ICMP_ECHO_REPLY, ICMP_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAM_PROBLEM = 8, 0, 3, 11, 12
 PING_DATA = bytes(range(0x10, 0x38))  # 40 bytes, like a Linux ping after its timestamp
 
 
@@ -207,6 +207,7 @@ icmp_seeds = {
     "unreach_port_udp": icmp(ICMP_UNREACH, 3, b"\0" * 4, quote(udp_from_b, 18)),
     "unreach_frag_needed": icmp(ICMP_UNREACH, 4, struct.pack("!HH", 0, 1400), quote(tcp_from_b)),
     "time_exceeded_tcp": icmp(ICMP_TIME_EXCEEDED, 0, b"\0" * 4, quote(tcp_from_b, 28)),
+    "param_problem_udp": icmp(ICMP_PARAM_PROBLEM, 0, b"\x08\0\0\0", quote(udp_from_b)),  # pointer: TTL
     "unreach_quote_with_options": icmp(ICMP_UNREACH, 1, b"\0" * 4, quote(
         ipv4(IP_B, IP_C, PROTO_UDP, udp(IP_B, IP_C, 1, 2, b"x"), options=b"\x94\x04\x00\x00"))),
     "bad_checksum": icmp(ICMP_ECHO_REQ, 0, struct.pack("!HH", 7, 7), b"abcd", bad_csum=True),
@@ -276,6 +277,7 @@ frame_seeds = {
     "icmp_echo_empty": frame_ip(ipv4(IP_A, IP_B, PROTO_ICMP, icmp_seeds["echo_empty"])),  # ping -s 0
     "icmp_echo_vlan": frame_ip(ipv4(IP_A, IP_B, PROTO_ICMP, icmp_seeds["echo_request"]), vlan=100),
     "icmp_unreach_udp": frame_ip(ipv4(IP_C, IP_B, PROTO_ICMP, icmp_seeds["unreach_port_udp"])),
+    "icmp_param_problem": frame_ip(ipv4(IP_C, IP_B, PROTO_ICMP, icmp_seeds["param_problem_udp"])),
     "icmp_frag_needed_tcp": frame_ip(ipv4(IP_C, IP_B, PROTO_ICMP, icmp_seeds["unreach_frag_needed"])),
     "udp_dns": frame_ip(ip_udp),
     "udp_padded_min_frame": frame_ip(ipv4(IP_A, IP_B, PROTO_UDP, udp_seeds["empty_payload"])),

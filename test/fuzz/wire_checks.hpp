@@ -17,6 +17,7 @@
 
 #include "fuzz_util.hpp"
 #include "wire/arp.hpp"
+#include "wire/byte_order.hpp"
 #include "wire/checksum.hpp"
 #include "wire/error.hpp"
 #include "wire/ethernet.hpp"
@@ -104,10 +105,28 @@ inline Result<ArpRepr> check_arp(Bytes packet) {
 // ---------------------------------------------------------------------------------------
 // IPv4
 
+// The receive path (Ipv4Layer::validate) checks the header in the first segment of an mbuf
+// chain against the length of the whole chain: Ipv4View(head).check_header(length). Seen
+// through a view of only the header bytes, a packet must get the same verdict as whole.
+inline void check_ipv4_header_only(Bytes packet) {
+    if (packet.size() < ipv4::min_header_len) return;
+    const Ipv4View whole(packet);
+    const std::size_t hl = whole.header_len();
+    if (hl < ipv4::min_header_len || hl > packet.size()) return;
+    const Ipv4View head(packet.first(hl));
+    const WireError e = head.check_header(packet.size());
+    FUZZ_REQUIRE(e == whole.check());
+    if (e != WireError::none) return;
+    FUZZ_REQUIRE(is_subspan(head.options(), packet, ipv4::min_header_len, hl - ipv4::min_header_len));
+    FUZZ_REQUIRE(head.checksum_ok() == whole.checksum_ok());
+    FUZZ_REQUIRE(Ipv4Repr::from_view(head) == Ipv4Repr::from_view(whole));
+}
+
 inline Result<Ipv4Repr> check_ipv4(Bytes packet, ChecksumCheck mode) {
     const auto skipped = Ipv4Repr::parse(packet, ChecksumCheck::skip);
     const auto verified = Ipv4Repr::parse(packet, ChecksumCheck::verify);
     const Ipv4View v(packet);
+    check_ipv4_header_only(packet);
     if (!skipped) {
         // Structure is checked before the checksum: the same error either way.
         FUZZ_REQUIRE(!verified && verified.error() == skipped.error());
@@ -134,6 +153,7 @@ inline Result<Ipv4Repr> check_ipv4(Bytes packet, ChecksumCheck mode) {
     FUZZ_REQUIRE(ip.src == v.src() && ip.dst == v.dst());
     FUZZ_REQUIRE(static_cast<std::uint8_t>(ip.protocol) == v.protocol());
     FUZZ_REQUIRE(ip.ttl == v.ttl() && ip.tos == v.tos() && ip.ident == v.ident());
+    FUZZ_REQUIRE(Ipv4Repr::from_view(v) == ip);
 
     // Re-emit: a 20-byte header (options are not re-emitted) followed by the payload.
     const std::size_t total = ip.total_len();
@@ -192,6 +212,21 @@ inline void check_icmp_quoted(const IcmpRepr& m) {
     FUZZ_REQUIRE(static_cast<std::uint8_t>(q->ip.protocol) == v.protocol());
 }
 
+// The echo path (ip/icmp.cpp, Icmp::echo_reply) turns a request into its reply in place
+// with wire::echo_request_to_reply (checksum updated incrementally, RFC 1624). A request
+// that verified must give a reply that verifies, and parses as the same echo.
+inline void check_icmp_echo_reply(Bytes request) {
+    std::vector<std::uint8_t> reply(request.begin(), request.end());
+    echo_request_to_reply(std::span(reply).first(icmp::header_len));
+    FUZZ_REQUIRE(checksum_verifies(reply));
+    const auto req = IcmpRepr::parse(request, ChecksumCheck::verify);
+    const auto rep = IcmpRepr::parse(reply, ChecksumCheck::verify);
+    FUZZ_REQUIRE(req.ok() && rep.ok());
+    FUZZ_REQUIRE(rep->type == IcmpType::echo_reply && rep->code == req->code);
+    FUZZ_REQUIRE(rep->echo_ident == req->echo_ident && rep->echo_seq == req->echo_seq);
+    FUZZ_REQUIRE(same_bytes(rep->data, req->data));
+}
+
 inline Result<IcmpRepr> check_icmp(Bytes message, ChecksumCheck mode) {
     const auto skipped = IcmpRepr::parse(message, ChecksumCheck::skip);
     const auto verified = IcmpRepr::parse(message, ChecksumCheck::verify);
@@ -227,6 +262,7 @@ inline Result<IcmpRepr> check_icmp(Bytes message, ChecksumCheck mode) {
                      w.data.data() == m.data.data() && w.data.size() == m.data.size());
     }
     check_icmp_quoted(m);
+    if (verified && m.type == IcmpType::echo_request) check_icmp_echo_reply(message);
 
     // Re-emit into a fresh buffer (data copied) and parse back with the checksum verified.
     auto out = out_buffer(m.buffer_len());

@@ -197,3 +197,83 @@ TEST_CASE("PacketBuf append_copy rolls back when the pool runs dry", "[buf]") {
     CHECK(rte_mempool_in_use_count(tiny) == 0);
     rte_mempool_free(tiny);
 }
+
+TEST_CASE("PacketBuf buffer_footprint sums the segments' buffers", "[buf]") {
+    PacketBuf p = PacketBuf::alloc(mbuf_pool());
+    std::memcpy(p.append(1), "x", 1);
+    // One byte of data still pins a whole mbuf buffer (headroom + data room).
+    CHECK(p.buffer_footprint() == RTE_MBUF_DEFAULT_BUF_SIZE);
+    REQUIRE(p.append_copy(iota_bytes(3000), mbuf_pool()));
+    REQUIRE(p.segment_count() == 2);
+    CHECK(p.buffer_footprint() == 2 * RTE_MBUF_DEFAULT_BUF_SIZE);
+}
+
+TEST_CASE("PacketBuf clone_range shares bytes across segments without copying", "[buf]") {
+    const unsigned before = pool_in_use();
+    {
+        PacketBuf src = PacketBuf::alloc(mbuf_pool());
+        const auto data = iota_bytes(5000);  // segments of 2048, 2048 and 904 bytes
+        REQUIRE(src.append_copy(data, mbuf_pool()));
+        REQUIRE(src.segment_count() == 3);
+        const std::uint32_t first_len = src.front().size();
+
+        // Within one segment: one indirect mbuf.
+        PacketBuf a = src.clone_range(100, 50, mbuf_pool());
+        REQUIRE(a);
+        CHECK(a.length() == 50);
+        CHECK(a.segment_count() == 1);
+        CHECK(contents(a) == std::vector<std::uint8_t>(data.begin() + 100, data.begin() + 150));
+        CHECK(RTE_MBUF_CLONED(a.get()));
+
+        // Across all three segments.
+        PacketBuf b = src.clone_range(first_len - 10, 2100, mbuf_pool());
+        REQUIRE(b);
+        CHECK(b.length() == 2100);
+        CHECK(b.segment_count() == 3);
+        CHECK(contents(b) == std::vector<std::uint8_t>(data.begin() + (first_len - 10),
+                                                       data.begin() + (first_len - 10 + 2100)));
+        CHECK(pool_in_use() == before + 3 + 1 + 3);
+
+        // Shared, not copied: a write to the source shows through the clone.
+        src.front()[100] = 0xee;
+        CHECK(a.front()[0] == 0xee);
+
+        // The clone outlives the source: the buffers stay pinned until the clone goes.
+        src.reset();
+        CHECK(pool_in_use() == before + 3 + 1 + 3);
+        CHECK(b.length() == 2100);
+        CHECK(contents(b).back() == data[first_len - 10 + 2099]);
+        a.reset();
+        b.reset();
+        CHECK(pool_in_use() == before);
+    }
+    CHECK(pool_in_use() == before);
+}
+
+TEST_CASE("PacketBuf clone_range refuses bad ranges and frees on pool exhaustion", "[buf]") {
+    PacketBuf src = PacketBuf::alloc(mbuf_pool());
+    REQUIRE(src.append_copy(iota_bytes(5000), mbuf_pool()));
+    CHECK_FALSE(src.clone_range(0, 0, mbuf_pool()));
+    CHECK_FALSE(src.clone_range(4000, 1001, mbuf_pool()));
+    CHECK_FALSE(src.clone_range(0xffffffffu, 2, mbuf_pool()));  // offset + len wraps
+    CHECK(src.clone_range(4000, 1000, mbuf_pool()).length() == 1000);
+
+    // Two mbufs in the pool, three segments needed: nothing may stay attached.
+    rte_mempool* tiny = rte_pktmbuf_pool_create("tiny_clone", 2, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    REQUIRE(tiny != nullptr);
+    const unsigned before = pool_in_use();
+    CHECK_FALSE(src.clone_range(0, 5000, tiny));
+    CHECK(rte_mempool_in_use_count(tiny) == 0);
+    CHECK(rte_mbuf_refcnt_read(src.get()) == 1);  // the attach was undone
+    CHECK(pool_in_use() == before);
+    rte_mempool_free(tiny);
+}
+
+TEST_CASE("PacketBuf clear_rx_l4_checksum forgets only the L4 verdict", "[buf]") {
+    PacketBuf p = PacketBuf::alloc(mbuf_pool());
+    p.get()->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    REQUIRE(p.rx_l4_checksum() == RxChecksum::good);
+    p.clear_rx_l4_checksum();
+    CHECK(p.rx_l4_checksum() == RxChecksum::unknown);
+    CHECK(p.rx_ip_checksum() == RxChecksum::good);
+}

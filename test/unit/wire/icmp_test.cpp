@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
 #include "wire/ipv4.hpp"
@@ -617,4 +618,24 @@ TEST_CASE("ICMP quoted datagram ignores the quoted header checksum", "[wire][icm
     REQUIRE(q.ok());
     CHECK(q->ip.ident == 0x1234);
     CHECK(q->ip.dst == ip2);
+}
+
+TEST_CASE("echo_request_to_reply keeps the checksum valid, all-zero data included", "[wire][icmp]") {
+    // A request whose reply is all zeros: 08 00 f7 ff 00 00 00 00. RFC 1624 eqn. 3 alone
+    // would give 0x0000, which does not verify; the reply must carry 0xffff.
+    std::array<std::uint8_t, 12> zero = {0x08, 0x00, 0xf7, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+    REQUIRE(checksum_verifies(zero));
+    echo_request_to_reply(std::span(zero).first(8));
+    CHECK(zero[0] == 0);
+    CHECK(zero[2] == 0xff);
+    CHECK(zero[3] == 0xff);
+    CHECK(checksum_verifies(zero));
+
+    auto ping = to_bytes(echo_request);
+    echo_request_to_reply(std::span(ping).first(8));
+    const auto r = IcmpRepr::parse(ping);
+    REQUIRE(r.ok());
+    CHECK(r->type == IcmpType::echo_reply);
+    CHECK(std::equal(ping.begin() + 4, ping.end(), echo_request.begin() + 4));
+    CHECK(ping == to_bytes(echo_reply));  // the capture's own reply, byte for byte
 }

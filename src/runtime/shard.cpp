@@ -1,0 +1,63 @@
+#include "runtime/shard.hpp"
+
+#include <rte_mbuf.h>
+
+namespace pollux::runtime {
+
+namespace {
+std::unique_ptr<phy::ImpairedPort> make_impaired(phy::Port& port, const time::Clock& clock,
+                                                 const ShardConfig& config) {
+    if (!config.impair || !config.impair->impairs()) return nullptr;
+    return std::make_unique<phy::ImpairedPort>(port, clock, *config.impair, config.queue);
+}
+}  // namespace
+
+Shard::Shard(phy::Port& port, const time::Clock& clock, const ShardConfig& config)
+    : clock_(clock),
+      queue_(config.queue),
+      impaired_(make_impaired(port, clock, config)),
+      port_(impaired_ ? static_cast<phy::Port&>(*impaired_) : port),
+      tx_(port_, config.queue),
+      iface_(config.interface, tx_, port.pool(config.queue)),
+      ip_(iface_, config.ipv4),
+      wheel_(clock.now()),
+      housekeeping_timer_(&Shard::housekeeping, this) {}
+
+Shard::~Shard() {
+    wheel_.cancel(housekeeping_timer_);
+    tx_.flush();
+}
+
+void Shard::start() noexcept {
+    iface_.start();
+    wheel_.arm(housekeeping_timer_, clock_.now() + housekeeping_period);
+    tx_.flush();
+}
+
+void Shard::housekeeping(time::Timer& timer, time::Instant now, void* self) noexcept {
+    auto* s = static_cast<Shard*>(self);
+    s->iface_.on_timer(now);
+    s->ip_.on_timer(now);
+    s->wheel_.arm(timer, now + housekeeping_period);
+}
+
+std::uint16_t Shard::poll_once() noexcept {
+    counters_.loops.add();
+    std::array<rte_mbuf*, rx_burst_size> pkts;
+    const std::uint16_t n = port_.rx_burst(queue_, pkts.data(), rx_burst_size);
+    const time::Instant now = clock_.now();
+    if (n > 0) {
+        counters_.rx_bursts.add();
+        for (std::uint16_t i = 0; i < n; ++i) {
+            // Warm the next frame's header while this one is processed.
+            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+            iface_.ingress(buf::PacketBuf(pkts[i]), now);
+        }
+    }
+    counters_.timers_fired.add(wheel_.advance(now));
+    if (impaired_) impaired_->poll();
+    tx_.flush();
+    return n;
+}
+
+}  // namespace pollux::runtime
