@@ -33,7 +33,7 @@ log=$(mktemp)
 pid=$!
 for _ in $(seq 50); do grep -q running "$log" && break; sleep 0.1; done
 kill -TERM "$pid"; wait "$pid"; rc=$?
-if [ $rc -eq 0 ] && grep -q "pollux: port 0 (net_null" "$log"; then echo "ok: starts and stops on net_null"; else
+if [ $rc -eq 0 ] && grep -q "pollux: port 0 (net_null" "$log" && ! grep -q "mbufs leaked" "$log"; then echo "ok: starts and stops on net_null"; else
   echo "FAIL: starts and stops on net_null (exit $rc)"; cat "$log"; fail=1; fi
 rm -f "$log"
 exit $fail

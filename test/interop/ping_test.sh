@@ -44,5 +44,7 @@ fi
 kill -TERM "$PX_PID"
 wait "$PX_PID"; rc=$?
 check "pollux exits 0 on SIGTERM" test "$rc" -eq 0
+check "every mbuf returned to the pool at exit" bash -c "! grep -q 'mbufs leaked' '$PX_LOG'"
+grep "mbufs leaked" "$PX_LOG" || true
 PX_PID=
 exit $fail
