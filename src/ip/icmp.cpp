@@ -104,7 +104,13 @@ void Icmp::send_error(IcmpType type, std::uint8_t code, const buf::PacketBuf& of
     // RFC 1122 §3.2.2: never about an ICMP error, a non-initial fragment, a datagram sent to
     // a broadcast or multicast address, or one whose source is not a single host.
     if (to_broadcast || ip.dst.is_multicast() || ip.frag_offset != 0) return;
-    if (ip.src.is_unspecified() || ip.src.is_broadcast() || ip.src.is_multicast() || ip.src.is_loopback()) return;
+    // Not a single host: zero, loopback, broadcast (limited or our subnet's), multicast, or
+    // class E (240/4, which holds the limited broadcast too).
+    const bool class_e = (ip.src.value() >> 28) == 0xf;
+    if (ip.src.is_unspecified() || class_e || ip.src.is_multicast() || ip.src.is_loopback() ||
+        ip_.interface().is_broadcast(ip.src)) {
+        return;
+    }
     if (ip.protocol == wire::IpProtocol::icmp) {
         std::array<std::uint8_t, 1> t{};
         if (!offending.copy_out(ip.header_len, t)) return;

@@ -2,6 +2,8 @@
 
 #include <rte_mbuf.h>
 
+#include <stdexcept>
+
 namespace pollux::runtime {
 
 namespace {
@@ -9,6 +11,14 @@ std::unique_ptr<phy::ImpairedPort> make_impaired(phy::Port& port, const time::Cl
                                                  const ShardConfig& config) {
     if (!config.impair || !config.impair->impairs()) return nullptr;
     return std::make_unique<phy::ImpairedPort>(port, clock, *config.impair, config.queue);
+}
+
+// The shard builds ARP, ICMP and fragment headers from the port's pool; a port without one
+// (a SimLink left at its default config) would crash at the first allocation.
+rte_mempool* required_pool(const phy::Port& port, std::uint16_t queue) {
+    rte_mempool* pool = port.pool(queue);
+    if (pool == nullptr) throw std::invalid_argument("Shard: the port has no mbuf pool for its queue");
+    return pool;
 }
 }  // namespace
 
@@ -18,7 +28,7 @@ Shard::Shard(phy::Port& port, const time::Clock& clock, const ShardConfig& confi
       impaired_(make_impaired(port, clock, config)),
       port_(impaired_ ? static_cast<phy::Port&>(*impaired_) : port),
       tx_(port_, config.queue),
-      iface_(config.interface, tx_, port.pool(config.queue)),
+      iface_(config.interface, tx_, required_pool(port, config.queue)),
       ip_(iface_, config.ipv4),
       wheel_(clock.now()),
       housekeeping_timer_(&Shard::housekeeping, this) {}

@@ -89,11 +89,11 @@ inline Bytes contents(const buf::PacketBuf& p) {
 
 inline Bytes ethernet(const wire::MacAddress& dst, const wire::MacAddress& src, std::uint16_t ethertype,
                       std::span<const std::uint8_t> payload) {
-    Bytes b(wire::ethernet::header_len + payload.size());
+    Bytes b(wire::ethernet::header_len);
     dst.to_bytes(&b[0]);
     src.to_bytes(&b[6]);
     wire::store_be16(&b[12], ethertype);
-    std::copy(payload.begin(), payload.end(), b.begin() + wire::ethernet::header_len);
+    b.insert(b.end(), payload.begin(), payload.end());
     return b;
 }
 

@@ -41,8 +41,7 @@ std::size_t home_bucket(Ipv4Address a, std::size_t buckets) {
     return static_cast<std::size_t>(h >> 32) & (buckets - 1);
 }
 
-// Addresses in 198.18.0.0/15 whose home bucket is `bucket` (and, with `bucket2`, alternate
-// between two adjacent buckets so probe runs interleave).
+// The first `n` addresses from 198.18.0.1 up whose home bucket is `bucket`.
 std::vector<Ipv4Address> colliding(std::size_t n, std::size_t buckets, std::size_t bucket) {
     std::vector<Ipv4Address> out;
     for (std::uint32_t v = Ipv4Address(198, 18, 0, 1).value(); out.size() < n; ++v) {
