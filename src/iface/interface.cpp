@@ -45,7 +45,7 @@ void Interface::ingress(buf::PacketBuf&& frame, time::Instant now) noexcept {
             counters_.rx_drop_truncated.add();
             return;
         }
-        if (receiver_ != nullptr) receiver_->ipv4_input(std::move(frame), now);
+        if (receiver_ != nullptr) receiver_->ipv4_input(std::move(frame), now, dst.is_broadcast());
         return;
     }
     if (type == EtherType::arp) {

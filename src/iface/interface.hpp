@@ -30,10 +30,12 @@ struct InterfaceConfig {
 
 // The layer above: receives every IPv4 packet addressed to this link (starting at the IPv4
 // header, link padding still attached: the IP layer trims it by total length).
+// `link_broadcast` says the frame went to ff:ff:ff:ff:ff:ff, which RFC 1122 §3.2.2 forbids
+// answering with an ICMP error whatever its IP destination.
 class Ipv4Receiver {
 public:
     virtual ~Ipv4Receiver() = default;
-    virtual void ipv4_input(buf::PacketBuf&& packet, time::Instant now) noexcept = 0;
+    virtual void ipv4_input(buf::PacketBuf&& packet, time::Instant now, bool link_broadcast) noexcept = 0;
 };
 
 enum class OutputStatus : std::uint8_t {

@@ -58,6 +58,7 @@ struct IcmpCounters {
     stats::Counter out_echo_reps;
     stats::Counter out_dest_unreachs;
     stats::Counter out_time_excds;
+    stats::Counter out_parm_probs;
     stats::Counter out_rate_limited;     // errors not sent: global or per-destination limit
     stats::Counter out_errors;           // errors not sent: no mbuf, no route
 
@@ -77,6 +78,7 @@ struct IcmpCounters {
         f("OutEchoReps", out_echo_reps);
         f("OutDestUnreachs", out_dest_unreachs);
         f("OutTimeExcds", out_time_excds);
+        f("OutParmProbs", out_parm_probs);
         f("OutRateLimited", out_rate_limited);
         f("OutErrors", out_errors);
     }

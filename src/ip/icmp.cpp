@@ -114,8 +114,10 @@ void Icmp::send_error(IcmpType type, std::uint8_t code, const buf::PacketBuf& of
     if (ip.protocol == wire::IpProtocol::icmp) {
         std::array<std::uint8_t, 1> t{};
         if (!offending.copy_out(ip.header_len, t)) return;
-        const auto inner = static_cast<IcmpType>(t[0]);
-        const bool is_error = inner != IcmpType::echo_request && inner != IcmpType::echo_reply;
+        // Linux's icmp_pointers[].error: unreachable, source quench (4), redirect (5), time
+        // exceeded and parameter problem are errors; echoes, timestamps and the rest are not.
+        const std::uint8_t inner = t[0];
+        const bool is_error = inner == 3 || inner == 4 || inner == 5 || inner == 11 || inner == 12;
         if (is_error) return;
     }
     if (!limiter_.allow(ip.src, now)) {
@@ -150,7 +152,11 @@ void Icmp::send_error(IcmpType type, std::uint8_t code, const buf::PacketBuf& of
         return;
     }
     counters_.out_msgs.add();
-    (type == IcmpType::time_exceeded ? counters_.out_time_excds : counters_.out_dest_unreachs).add();
+    switch (type) {
+        case IcmpType::time_exceeded: counters_.out_time_excds.add(); break;
+        case IcmpType::parameter_problem: counters_.out_parm_probs.add(); break;
+        default: counters_.out_dest_unreachs.add(); break;
+    }
 }
 
 }  // namespace pollux::ip

@@ -57,7 +57,7 @@ bool Ipv4Layer::validate(buf::PacketBuf& packet, Ipv4Repr& repr) noexcept {
     return true;
 }
 
-void Ipv4Layer::ipv4_input(buf::PacketBuf&& packet, time::Instant now) noexcept {
+void Ipv4Layer::ipv4_input(buf::PacketBuf&& packet, time::Instant now, bool link_broadcast) noexcept {
     counters_.in_receives.add();
     Ipv4Repr ip;
     if (!validate(packet, ip)) return;
@@ -77,14 +77,15 @@ void Ipv4Layer::ipv4_input(buf::PacketBuf&& packet, time::Instant now) noexcept 
         if (!whole) return;  // waiting for more, or dropped (counted by the reassembler)
         const Ipv4View v(whole.front());
         ip = Ipv4Repr::from_view(v);
-        deliver(std::move(whole), ip, now);
+        deliver(std::move(whole), ip, link_broadcast, now);
         return;
     }
-    deliver(std::move(packet), ip, now);
+    deliver(std::move(packet), ip, link_broadcast, now);
 }
 
-void Ipv4Layer::deliver(buf::PacketBuf&& packet, const Ipv4Repr& ip, time::Instant now) noexcept {
-    const bool to_broadcast = iface_.is_broadcast(ip.dst);
+void Ipv4Layer::deliver(buf::PacketBuf&& packet, const Ipv4Repr& ip, bool link_broadcast,
+                        time::Instant now) noexcept {
+    const bool to_broadcast = link_broadcast || iface_.is_broadcast(ip.dst);
     const auto protocol = static_cast<std::uint8_t>(ip.protocol);
     if (ip.protocol == wire::IpProtocol::icmp) {
         counters_.in_delivers.add();
@@ -97,7 +98,7 @@ void Ipv4Layer::deliver(buf::PacketBuf&& packet, const Ipv4Repr& ip, time::Insta
         return;
     }
     counters_.in_unknown_protos.add();
-    // RFC 1122 §3.2.2.1: protocol unreachable, for unicast datagrams only.
+    // RFC 1122 §3.2.2.1: protocol unreachable, for unicast datagrams (IP and link) only.
     icmp_.send_error(wire::IcmpType::dest_unreachable, static_cast<std::uint8_t>(wire::UnreachableCode::protocol),
                      packet, ip, to_broadcast, now);
 }

@@ -45,7 +45,7 @@ public:
         transports_[static_cast<std::uint8_t>(protocol)] = handler;
     }
 
-    void ipv4_input(buf::PacketBuf&& packet, time::Instant now) noexcept override;
+    void ipv4_input(buf::PacketBuf&& packet, time::Instant now, bool link_broadcast) noexcept override;
 
     // Sends `payload` (the transport header and data) in one IPv4 datagram described by
     // `header` (dst, protocol, ttl, tos, dont_fragment; src 0.0.0.0 means ours), fragmenting
@@ -65,7 +65,7 @@ public:
 
 private:
     bool validate(buf::PacketBuf& packet, wire::Ipv4Repr& repr) noexcept;
-    void deliver(buf::PacketBuf&& packet, const wire::Ipv4Repr& ip, time::Instant now) noexcept;
+    void deliver(buf::PacketBuf&& packet, const wire::Ipv4Repr& ip, bool link_broadcast, time::Instant now) noexcept;
     OutputResult send_fragments(buf::PacketBuf&& payload, const wire::Ipv4Repr& header, time::Instant now) noexcept;
 
     iface::Interface& iface_;

@@ -259,7 +259,7 @@ public:
 
 class CaptureReceiver final : public iface::Ipv4Receiver {
 public:
-    void ipv4_input(buf::PacketBuf&& packet, time::Instant) noexcept override { packets.push_back(contents(packet)); }
+    void ipv4_input(buf::PacketBuf&& packet, time::Instant, bool) noexcept override { packets.push_back(contents(packet)); }
     std::vector<Bytes> packets;
 };
 

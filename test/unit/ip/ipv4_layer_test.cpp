@@ -221,6 +221,12 @@ TEST_CASE("IPv4 input: an unknown protocol earns a protocol unreachable, unless 
     s.receive(ipv4(ipv4_header(peer_ip, ip(0, 255), unassigned_proto), pattern(30, 1)), MacAddress::broadcast());
     CHECK(s.c().in_unknown_protos.get() == 3);
     CHECK(s.sent().empty());
+
+    // A unicast datagram in a link-layer broadcast frame earns no error either (RFC 1122
+    // §3.2.2: "a datagram sent as a link-layer broadcast").
+    s.receive(from_peer(30, unassigned_proto), MacAddress::broadcast());
+    CHECK(s.c().in_unknown_protos.get() == 4);
+    CHECK(s.sent().empty());
 }
 
 TEST_CASE("IPv4 input: fragments are reassembled and delivered once, whole", "[ip]") {
