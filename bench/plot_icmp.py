@@ -15,6 +15,11 @@ import statistics
 import sys
 
 
+# Below this share of idle time the generator, not the responder, set the pace: the
+# responder's figure is then only a lower bound of what it can do.
+GENERATOR_BOUND_IDLE_PCT = 2.0
+
+
 def load_runs(path):
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
@@ -60,14 +65,17 @@ def print_table(doc, rows, runs, failed):
     print("-" * len(header))
     for name, s in sorted(rows.items()):
         span = f"{s['min']:,.0f}..{s['max']:,.0f}"
+        bound = "  <- generator-bound: a lower bound" if s["idle"] < GENERATOR_BOUND_IDLE_PCT else ""
         print(f"{name:<10} {s['runs']:>4} {s['median']:>12,.0f} {span:>23} {s['p50']:>8.1f} {s['p99']:>8.1f} "
-              f"{s['lost']:>6} {s['idle']:>7.1f}%")
+              f"{s['lost']:>6} {s['idle']:>7.1f}%{bound}")
     if "pollux" in rows and "testpmd" in rows and rows["testpmd"]["median"] > 0:
         ratio = rows["pollux"]["median"] / rows["testpmd"]["median"]
         pairs = paired_ratios(runs, "pollux", "testpmd")
         line = f"pollux/testpmd (median pps): {ratio:.2f}"
         if pairs:
             line += f"; per repeat: {', '.join(f'{x:.2f}' for x in pairs)}"
+        if rows["testpmd"]["idle"] < GENERATOR_BOUND_IDLE_PCT:
+            line += " (an upper bound: testpmd was generator-bound)"
         print(line)
     if rows:
         print("gen idle: share of the measured time the generator found no reply and a full window "
