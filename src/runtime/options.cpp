@@ -14,6 +14,18 @@ bool parse_u16(const std::string& s, std::uint16_t min, std::uint16_t& out) {
     return true;
 }
 
+// Why `cidr` cannot be a host's own address (RFC 1122 §3.2.1.3, RFC 1812 §4.2.2.11), or
+// null when it can. On /31 and /32 every address is a host (RFC 3021).
+const char* unusable_host_address(const wire::Ipv4Cidr& cidr) {
+    const wire::Ipv4Address a = cidr.address();
+    if (a.is_multicast()) return "a multicast address cannot be a host's address";
+    if ((a.value() >> 28) == 0xf) return "class E (240.0.0.0/4) addresses are reserved";
+    if (a.is_loopback()) return "127.0.0.0/8 is loopback, not for a NIC";
+    if (cidr.prefix_len() < 31 && a == cidr.network()) return "that is the subnet's network address";
+    if (cidr.prefix_len() < 31 && a == cidr.subnet_broadcast()) return "that is the subnet's broadcast address";
+    return nullptr;
+}
+
 }  // namespace
 
 const char* options_usage() noexcept {
@@ -55,6 +67,10 @@ OptionsParse parse_options(const std::vector<std::string>& args) {
                 r.error = "--ip " + v + ": expected ADDR/LEN, e.g. 198.18.0.2/24";
                 return r;
             }
+            if (const char* why = unusable_host_address(*o.ip)) {
+                r.error = "--ip " + v + ": " + why;
+                return r;
+            }
         } else if (a == "--gw") {
             o.gateway = wire::Ipv4Address::parse(v);
             if (!o.gateway) {
@@ -87,7 +103,14 @@ OptionsParse parse_options(const std::vector<std::string>& args) {
             o.impair = *parsed.config;
         }
     }
-    if (!o.ip) r.error = "--ip ADDR/LEN is required, e.g. -- --ip 198.18.0.2/24";
+    if (!o.ip) {
+        r.error = "--ip ADDR/LEN is required, e.g. -- --ip 198.18.0.2/24";
+    } else if (o.gateway && !o.ip->contains(*o.gateway)) {
+        // Like Linux's "Nexthop has invalid gateway": a gateway must be on-link.
+        r.error = "--gw " + o.gateway->to_string() + ": not in " + o.ip->to_string() + " (a gateway must be on-link)";
+    } else if (o.gateway && *o.gateway == o.ip->address()) {
+        r.error = "--gw " + o.gateway->to_string() + ": that is our own address";
+    }
     return r;
 }
 

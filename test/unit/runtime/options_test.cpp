@@ -63,6 +63,21 @@ TEST_CASE("options: defaults when only --ip is given", "[runtime]") {
     CHECK(o.offloads);
 }
 
+TEST_CASE("options: --ip must be a usable host address, --gw on-link", "[runtime]") {
+    for (const char* bad : {"224.0.0.5/24", "240.0.0.1/8", "255.255.255.255/24", "127.0.0.1/8", "198.18.0.0/24",
+                            "198.18.0.255/24"}) {
+        INFO(bad);
+        check_error(parse_options({"--ip", bad}), "--ip");
+    }
+    // RFC 3021: on a /31 both addresses are hosts; a /32 is one host.
+    CHECK(parse_options({"--ip", "198.18.0.0/31"}));
+    CHECK(parse_options({"--ip", "198.18.0.1/31"}));
+    CHECK(parse_options({"--ip", "198.18.0.7/32"}));
+    check_error(parse_options({"--ip", "198.18.0.2/24", "--gw", "198.18.1.1"}), "--gw");
+    check_error(parse_options({"--ip", "198.18.0.2/24", "--gw", "198.18.0.2"}), "--gw");
+    CHECK(parse_options({"--ip", "198.18.0.2/24", "--gw", "198.18.0.254"}));
+}
+
 TEST_CASE("options: --ip is required", "[runtime]") {
     check_error(parse_options({}), "--ip");
     check_error(parse_options({"--gw", "198.18.0.1", "--no-offload"}), "--ip");
