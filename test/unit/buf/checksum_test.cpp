@@ -11,11 +11,12 @@
 #include "buf/checksum.hpp"
 #include "buf/packet_buf.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 #include "wire/checksum.hpp"
 
 using pollux::buf::PacketBuf;
 using pollux::test::mbuf_pool;
-using Bytes = std::vector<std::uint8_t>;
+using pollux::test::Bytes;
 
 namespace {
 
@@ -72,7 +73,7 @@ TEST_CASE("buf::partial_sum across odd-length segments: a worked example", "[buf
 }
 
 TEST_CASE("buf::partial_sum over random chains equals wire::partial_sum over the bytes", "[buf][checksum]") {
-    const unsigned before = rte_mempool_in_use_count(mbuf_pool());
+    const unsigned before = pollux::test::pool_in_use();
     std::mt19937 rng(0x5eed1234);
     for (int round = 0; round < 2000; ++round) {
         // 1 to 8 segments of random lengths up to a segment's data room: often odd, a
@@ -92,7 +93,7 @@ TEST_CASE("buf::partial_sum over random chains equals wire::partial_sum over the
         REQUIRE(folded(pollux::buf::partial_sum(p, static_cast<std::uint32_t>(offset), initial)) ==
                 reference(b, offset, initial));
     }
-    CHECK(rte_mempool_in_use_count(mbuf_pool()) == before);
+    CHECK(pollux::test::pool_in_use() == before);
 }
 
 TEST_CASE("buf::partial_sum verifies a message whose checksum field sits in a later segment", "[buf][checksum]") {

@@ -9,20 +9,15 @@
 
 #include "buf/packet_buf.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 
 using pollux::buf::PacketBuf;
 using pollux::buf::RxChecksum;
+using pollux::test::contents;
 using pollux::test::mbuf_pool;
+using pollux::test::pool_in_use;
 
 namespace {
-
-unsigned pool_in_use() { return rte_mempool_in_use_count(mbuf_pool()); }
-
-std::vector<std::uint8_t> contents(const PacketBuf& p) {
-    std::vector<std::uint8_t> out;
-    for (auto seg : p.segments()) out.insert(out.end(), seg.begin(), seg.end());
-    return out;
-}
 
 std::vector<std::uint8_t> iota_bytes(std::size_t n) {
     std::vector<std::uint8_t> v(n);

@@ -22,6 +22,7 @@
 #include "ip/ipv4_layer.hpp"
 #include "ip/transport.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 #include "time/clock.hpp"
 #include "time/instant.hpp"
 #include "wire/arp.hpp"
@@ -33,57 +34,17 @@
 
 namespace pollux::test::forge {
 
-using Bytes = std::vector<std::uint8_t>;
-
-inline unsigned pool_in_use() { return rte_mempool_in_use_count(pollux::test::mbuf_pool()); }
+using pollux::test::Bytes;
+using pollux::test::chained;
+using pollux::test::contents;
+using pollux::test::packet;
+using pollux::test::pattern;
+using pollux::test::pool_in_use;
 
 // 02:00:00:00:00:xx (locally administered, unicast).
 inline wire::MacAddress mac(std::uint8_t last) { return wire::MacAddress({0x02, 0, 0, 0, 0, last}); }
 // 198.18.<c>.<d>
 inline wire::Ipv4Address ip(std::uint8_t c, std::uint8_t d) { return wire::Ipv4Address(198, 18, c, d); }
-
-inline Bytes pattern(std::size_t n, std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
-// A packet holding `bytes`, in one segment when they fit, else chained by append_copy.
-inline buf::PacketBuf packet(std::span<const std::uint8_t> bytes) {
-    buf::PacketBuf p = buf::PacketBuf::alloc(pollux::test::mbuf_pool());
-    REQUIRE(p);
-    REQUIRE(p.append_copy(bytes, pollux::test::mbuf_pool()));
-    return p;
-}
-
-// A packet holding `bytes` cut into segments of the given lengths (the last takes the rest).
-inline buf::PacketBuf chained(std::span<const std::uint8_t> bytes, const std::vector<std::size_t>& cuts) {
-    buf::PacketBuf head;
-    std::size_t at = 0;
-    for (std::size_t i = 0; i <= cuts.size() && at < bytes.size(); ++i) {
-        const std::size_t n = i < cuts.size() ? std::min(cuts[i], bytes.size() - at) : bytes.size() - at;
-        buf::PacketBuf seg = buf::PacketBuf::alloc(pollux::test::mbuf_pool());
-        REQUIRE(seg);
-        std::uint8_t* p = seg.append(static_cast<std::uint16_t>(n));
-        REQUIRE(p != nullptr);
-        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(at), n, p);
-        at += n;
-        if (!head) {
-            head = std::move(seg);
-        } else {
-            REQUIRE(head.chain(std::move(seg)));
-        }
-    }
-    REQUIRE(at == bytes.size());
-    return head;
-}
-
-inline Bytes contents(const buf::PacketBuf& p) {
-    Bytes out;
-    for (auto seg : p.segments()) out.insert(out.end(), seg.begin(), seg.end());
-    return out;
-}
 
 // ---- building ----
 

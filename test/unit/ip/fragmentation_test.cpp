@@ -14,6 +14,7 @@
 #include "ip/fragmentation.hpp"
 #include "ip/reassembly.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 #include "time/instant.hpp"
 #include "wire/ipv4.hpp"
 
@@ -26,31 +27,13 @@ using pollux::time::Instant;
 using pollux::wire::Ipv4Address;
 using pollux::wire::Ipv4Repr;
 using pollux::wire::IpProtocol;
-using Bytes = std::vector<std::uint8_t>;
+using pollux::test::Bytes;
+using pollux::test::contents;
+using pollux::test::pattern;
+using pollux::test::pool_in_use;
 
 namespace {
 
-unsigned pool_in_use() { return rte_mempool_in_use_count(mbuf_pool()); }
-
-Bytes pattern(std::size_t n, std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
-Bytes contents(const PacketBuf& p) {
-    Bytes out;
-    for (auto seg : p.segments()) out.insert(out.end(), seg.begin(), seg.end());
-    return out;
-}
-
-PacketBuf make_datagram(const Bytes& payload) {
-    PacketBuf p = PacketBuf::alloc(mbuf_pool());
-    REQUIRE(p);
-    REQUIRE(p.append_copy(payload, mbuf_pool()));
-    return p;
-}
 
 Ipv4Repr header(std::uint16_t ident) {
     Ipv4Repr r;
@@ -66,7 +49,7 @@ Ipv4Repr header(std::uint16_t ident) {
 // Every fragment pollux would put on the wire, flattened (as the peer receives it).
 std::vector<Bytes> fragment_all(const Bytes& payload, const Ipv4Repr& ip, std::uint16_t mtu, bool& ok) {
     std::vector<Bytes> out;
-    ok = pollux::ip::fragment(make_datagram(payload), ip, mtu, mbuf_pool(),
+    ok = pollux::ip::fragment(pollux::test::packet(payload), ip, mtu, mbuf_pool(),
                               [&](PacketBuf&& f) { out.push_back(contents(f)); });
     return out;
 }
@@ -141,7 +124,7 @@ TEST_CASE("Fragment and reassemble round trip over sizes 1-9000 and common MTUs"
             for (std::size_t i = frags.size(); i-- > 0;) {
                 const auto rip = Ipv4Repr::parse(frags[i]);
                 REQUIRE(rip.ok());
-                PacketBuf in = make_datagram(frags[i]);
+                PacketBuf in = pollux::test::packet(frags[i]);
                 PacketBuf out = r.input(std::move(in), *rip, Instant());
                 REQUIRE(static_cast<bool>(out) == (i == 0));
                 if (out) whole = std::move(out);
@@ -193,7 +176,7 @@ TEST_CASE("Fragmentation shares the datagram's buffers instead of copying", "[ip
     const unsigned before = pool_in_use();
     {
         const Bytes payload = pattern(4000, 7);  // two mbufs: 2048 + 1952
-        PacketBuf datagram = make_datagram(payload);
+        PacketBuf datagram = pollux::test::packet(payload);
         REQUIRE(datagram.segment_count() == 2);
         std::vector<PacketBuf> frags;
         REQUIRE(pollux::ip::fragment(std::move(datagram), header(7), 1500, mbuf_pool(),
@@ -222,7 +205,7 @@ TEST_CASE("Fragmentation refuses a DF datagram that does not fit", "[ip]") {
         Ipv4Repr ip = header(8);
         ip.dont_fragment = true;
         const Bytes payload = pattern(1481, 8);
-        PacketBuf datagram = make_datagram(payload);
+        PacketBuf datagram = pollux::test::packet(payload);
         int emitted = 0;
         CHECK_FALSE(pollux::ip::fragment(std::move(datagram), ip, 1500, mbuf_pool(),
                                          [&](PacketBuf&&) { ++emitted; }));
@@ -251,7 +234,7 @@ TEST_CASE("Fragmentation emits nothing and leaks nothing when the pool runs dry"
     const unsigned before = pool_in_use();
     {
         const Bytes payload = pattern(4000, 10);
-        PacketBuf datagram = make_datagram(payload);
+        PacketBuf datagram = pollux::test::packet(payload);
         int emitted = 0;
         CHECK_FALSE(pollux::ip::fragment(std::move(datagram), header(10), 1500, tiny,
                                          [&](PacketBuf&&) { ++emitted; }));
@@ -264,7 +247,7 @@ TEST_CASE("Fragmentation emits nothing and leaks nothing when the pool runs dry"
         // The same pool suffices for a datagram that needs fewer mbufs.
         bool ok = false;
         std::vector<Bytes> frags;
-        ok = pollux::ip::fragment(make_datagram(pattern(2000, 11)), header(11), 1500, tiny,
+        ok = pollux::ip::fragment(pollux::test::packet(pattern(2000, 11)), header(11), 1500, tiny,
                                   [&](PacketBuf&& f) { frags.push_back(contents(f)); });
         CHECK(ok);
         CHECK(frags.size() == 2);

@@ -13,6 +13,7 @@
 #include "buf/packet_buf.hpp"
 #include "ip/reassembly.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 #include "time/instant.hpp"
 #include "wire/byte_order.hpp"
 #include "wire/checksum.hpp"
@@ -28,26 +29,14 @@ using pollux::time::Instant;
 using pollux::wire::Ipv4Address;
 using pollux::wire::Ipv4Repr;
 using pollux::wire::IpProtocol;
-using Bytes = std::vector<std::uint8_t>;
+using pollux::test::Bytes;
+using pollux::test::contents;
+using pollux::test::pattern;
+using pollux::test::pool_in_use;
 
 namespace {
 
-unsigned pool_in_use() { return rte_mempool_in_use_count(mbuf_pool()); }
-
 const Instant t0 = Instant::from_ns(1'000'000'000);
-
-Bytes pattern(std::size_t n, std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
-    return b;
-}
-
-Bytes contents(const PacketBuf& p) {
-    Bytes out;
-    for (auto seg : p.segments()) out.insert(out.end(), seg.begin(), seg.end());
-    return out;
-}
 
 Ipv4Repr base_header(std::uint16_t ident, IpProtocol proto = IpProtocol::udp,
                      Ipv4Address src = Ipv4Address(192, 0, 2, 1)) {

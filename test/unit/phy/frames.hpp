@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -14,10 +15,18 @@
 
 #include "phy/port.hpp"
 #include "support/eal.hpp"
+#include "support/packets.hpp"
 
 namespace pollux::phy::test_frames {
 
-inline unsigned pool_in_use() { return rte_mempool_in_use_count(pollux::test::mbuf_pool()); }
+using pollux::test::pool_in_use;
+
+// The sequence numbers first, first+1, ..., n of them: what an in-order delivery carries.
+inline std::vector<std::uint32_t> iota_seqs(std::uint32_t first, std::size_t n) {
+    std::vector<std::uint32_t> v(n);
+    std::iota(v.begin(), v.end(), first);
+    return v;
+}
 
 inline std::uint8_t pattern_byte(std::uint32_t seq, std::size_t i) {
     return static_cast<std::uint8_t>((seq * 31u + i * 7u) & 0xffu);

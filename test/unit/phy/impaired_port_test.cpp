@@ -26,12 +26,6 @@ using namespace pollux::phy::test_frames;
 
 namespace {
 
-std::vector<std::uint32_t> iota_seqs(std::uint32_t first, std::size_t n) {
-    std::vector<std::uint32_t> v(n);
-    std::iota(v.begin(), v.end(), first);
-    return v;
-}
-
 // Sends `frames` frames through an ImpairedPort on a SimLink in bursts of 32 and returns
 // the sequence numbers that arrived, in order.
 std::vector<std::uint32_t> run(const ImpairmentConfig& cfg, std::uint32_t frames) {

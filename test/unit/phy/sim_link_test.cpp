@@ -19,16 +19,6 @@ using pollux::time::ManualClock;
 using pollux::wire::MacAddress;
 using namespace pollux::phy::test_frames;
 
-namespace {
-
-std::vector<std::uint32_t> iota_seqs(std::uint32_t first, std::size_t n) {
-    std::vector<std::uint32_t> v(n);
-    std::iota(v.begin(), v.end(), first);
-    return v;
-}
-
-}  // namespace
-
 TEST_CASE("SimLink carries frames both ways and counts them", "[phy]") {
     const unsigned before = pool_in_use();
     {
