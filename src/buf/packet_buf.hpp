@@ -189,9 +189,34 @@ public:
     // headers in a fresh mbuf chained in front. Empty when `len` is 0, the range runs past
     // the end, or the pool runs dry (nothing is then held).
     PacketBuf clone_range(std::uint32_t offset, std::uint32_t len, rte_mempool* pool) const noexcept;
+    // True when another packet may read these bytes: some segment is a clone (an indirect
+    // mbuf) or its buffer is referenced more than once. Writing in place is then wrong.
+    bool is_shared() const noexcept {
+        for (const rte_mbuf* s = m_; s != nullptr; s = s->next) {
+            if (RTE_MBUF_CLONED(s) || rte_mbuf_refcnt_read(s) > 1) return true;
+        }
+        return false;
+    }
+    // A private copy of the whole packet in fresh mbufs from `pool` (offload metadata not
+    // carried over); empty when the pool runs dry.
+    PacketBuf deep_copy(rte_mempool* pool) const noexcept {
+        PacketBuf copy = alloc(pool);
+        if (!copy) return {};
+        for (const auto segment : segments()) {
+            if (!copy.append_copy(segment, pool)) return {};
+        }
+        return copy;
+    }
     // Forgets the port's verdict on the L4 checksum (it becomes RxChecksum::unknown), for
     // packets whose L4 bytes the port never saw as a whole: a reassembled datagram.
     void clear_rx_l4_checksum() noexcept { m_->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK; }
+    // Says both checksums are good, whatever the rx verdicts were: a packet that never left
+    // the host (loopback), as Linux's loopback_xmit sets CHECKSUM_UNNECESSARY. Its L4
+    // checksum may hold only the pseudo-header sum a tx offload request left there.
+    void mark_rx_checksums_good() noexcept {
+        m_->ol_flags = (m_->ol_flags & ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+                       RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    }
 
 private:
     static RxChecksum rx_status(std::uint64_t bits, std::uint64_t good, std::uint64_t bad,

@@ -10,7 +10,7 @@ using wire::Ipv4Address;
 using wire::MacAddress;
 
 ArpResolver::ArpResolver(const ArpConfig& config, Interface& iface)
-    : config_(config), iface_(iface), table_(config.capacity, config.pending_per_neighbor) {}
+    : config_(config), iface_(iface), table_(config.capacity, config.pending_bytes_per_neighbor) {}
 
 void ArpResolver::send_request(Ipv4Address target, const MacAddress& dst_mac) noexcept {
     ArpRepr req;
@@ -108,7 +108,7 @@ void ArpResolver::send(buf::PacketBuf&& pkt, Ipv4Address next_hop, time::Instant
     Neighbor* n = table_.find(next_hop);
     if (n == nullptr) {
         Neighbor& fresh = create(next_hop, now);
-        if (table_.enqueue_pending(fresh, std::move(pkt))) counters_.pending_dropped.add();
+        counters_.pending_dropped.add(table_.enqueue_pending(fresh, std::move(pkt)));
         fresh.probes_sent = 1;
         fresh.next_probe_at = now + config_.retrans_time;
         send_request(next_hop, MacAddress::broadcast());
@@ -117,7 +117,7 @@ void ArpResolver::send(buf::PacketBuf&& pkt, Ipv4Address next_hop, time::Instant
     n->used_at = now;
     switch (n->state) {
         case NeighborState::incomplete:
-            if (table_.enqueue_pending(*n, std::move(pkt))) counters_.pending_dropped.add();
+            counters_.pending_dropped.add(table_.enqueue_pending(*n, std::move(pkt)));
             return;
         case NeighborState::stale:
             // Linux's DELAY/PROBE: keep using the old address, and ask the neighbour

@@ -6,7 +6,8 @@
 // retrans_time=1 s), then its waiting packets are dropped; a confirmed entry is reachable
 // for reachable_time (30 s), then stale: still used, and the next use re-probes it by
 // unicast (ucast_solicit); stale entries unused for gc_stale_time (60 s) are removed.
-// Packets queue per neighbour up to pending_per_neighbor, the oldest dropped first.
+// Packets queue per unresolved neighbour up to pending_bytes_per_neighbor of buffer
+// footprint (Linux's unres_qlen_bytes), the oldest dropped first.
 //
 // Contract: only the owning shard calls in; on_timer() runs from the shard's timer at
 // least every 100 ms.
@@ -26,7 +27,16 @@ class Interface;
 
 struct ArpConfig {
     std::size_t capacity = 1024;
-    std::size_t pending_per_neighbor = 32;
+    // Linux's net.ipv4.neigh.default.unres_qlen_bytes: the bytes (truesize; for pollux,
+    // PacketBuf::buffer_footprint()) that may wait per unresolved neighbour. Linux's
+    // default, SK_WMEM_MAX = 212,992, is meant to let one maximal UDP datagram wait whole:
+    // 65,507 bytes are 45 fragments at MTU 1500, a few KiB of truesize each. pollux's
+    // fragments cost more, being zero-copy: each is a header mbuf chained to one or two
+    // indirect mbufs, every one a whole pool element (2,176 bytes with the default mbuf
+    // size), so the same 45 fragments have a footprint of 263,296 bytes (arp_resolver_test
+    // measures it) and Linux's number would drop their tail. Twice it keeps Linux's intent:
+    // the maximal datagram fits down to MTU 1280 (53 fragments, 298,112 bytes).
+    std::size_t pending_bytes_per_neighbor = 2 * 212'992;
     time::Duration reachable_time = time::Duration::from_s(30);
     time::Duration retrans_time = time::Duration::from_s(1);
     std::uint8_t max_probes = 3;

@@ -5,16 +5,12 @@
 
 namespace pollux::iface {
 
-NeighborTable::NeighborTable(std::size_t capacity, std::size_t pending_per_neighbor)
+NeighborTable::NeighborTable(std::size_t capacity, std::size_t pending_bytes_per_neighbor)
     : entries_(capacity),
-      pending_(capacity * pending_per_neighbor),
+      pending_(capacity),
       index_(std::bit_ceil(capacity * 2)),
-      pending_per_neighbor_(pending_per_neighbor) {
-    assert(capacity > 0 && pending_per_neighbor > 0 && pending_per_neighbor < 65536);
-}
-
-buf::PacketBuf& NeighborTable::slot(const Neighbor& n, std::size_t i) noexcept {
-    return pending_[index_of(n) * pending_per_neighbor_ + i];
+      pending_bytes_per_neighbor_(pending_bytes_per_neighbor) {
+    assert(capacity > 0 && pending_bytes_per_neighbor > 0);
 }
 
 std::size_t NeighborTable::bucket_of(wire::Ipv4Address ip) const noexcept {
@@ -91,26 +87,29 @@ Neighbor& NeighborTable::create(wire::Ipv4Address ip, time::Instant now) noexcep
 
 std::size_t NeighborTable::remove(Neighbor& n) noexcept {
     assert(n.in_use);
-    const std::size_t dropped = n.pending_count;
-    for (std::size_t i = 0; i < n.pending_count; ++i) {
-        slot(n, (n.pending_head + i) % pending_per_neighbor_).reset();
-    }
+    buf::PacketQueue& q = pending_[index_of(n)];
+    const std::size_t dropped = q.size();
+    q.clear();
     index_erase(index_of(n));
     n = Neighbor{};
     --size_;
     return dropped;
 }
 
-bool NeighborTable::enqueue_pending(Neighbor& n, buf::PacketBuf&& pkt) noexcept {
-    bool dropped = false;
-    if (n.pending_count == pending_per_neighbor_) {
-        slot(n, n.pending_head).reset();
-        n.pending_head = static_cast<std::uint16_t>((n.pending_head + 1) % pending_per_neighbor_);
-        --n.pending_count;
-        dropped = true;
+std::size_t NeighborTable::enqueue_pending(Neighbor& n, buf::PacketBuf&& pkt) noexcept {
+    buf::PacketQueue& q = pending_[index_of(n)];
+    const std::size_t size = pkt.buffer_footprint();
+    std::size_t dropped = 0;
+    // Linux's __neigh_event_send: while the queued bytes plus the new packet's truesize
+    // exceed unres_qlen_bytes, free the head. A packet larger than the limit on its own
+    // empties the queue and is then queued all the same (the kernel's loop stops when the
+    // queue is empty, and the tail insert is unconditional): the newest packet always
+    // waits, and the queue overshoots the limit by at most that one packet.
+    while (!q.empty() && q.footprint() + size > pending_bytes_per_neighbor_) {
+        q.pop_front();  // freed here, at the end of the full expression
+        ++dropped;
     }
-    slot(n, (n.pending_head + n.pending_count) % pending_per_neighbor_) = std::move(pkt);
-    ++n.pending_count;
+    q.push_back(std::move(pkt), 0);  // the tag is unused: the queue is per neighbour
     return dropped;
 }
 

@@ -18,7 +18,10 @@ struct Ipv4Counters {
     stats::Counter in_delivers;
     stats::Counter out_requests;
     stats::Counter out_no_routes;
-    stats::Counter out_discards;         // no mbuf, no headroom
+    stats::Counter out_discards;         // no mbuf, no headroom, over 65535 bytes
+    // Datagrams to ourselves dropped because the loopback backlog was full (Linux counts
+    // these as softnet drops, /proc/net/softnet_stat, and in lo's rx_dropped).
+    stats::Counter loopback_drops;
     stats::Counter frag_oks;
     stats::Counter frag_fails;           // DF set and too big, or no mbufs
     stats::Counter frag_creates;
@@ -37,6 +40,7 @@ struct Ipv4Counters {
         f("OutRequests", out_requests);
         f("OutNoRoutes", out_no_routes);
         f("OutDiscards", out_discards);
+        f("LoopbackDrops", loopback_drops);
         f("FragOKs", frag_oks);
         f("FragFails", frag_fails);
         f("FragCreates", frag_creates);

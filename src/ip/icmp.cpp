@@ -57,7 +57,15 @@ void Icmp::input(buf::PacketBuf&& packet, const Ipv4Repr& ip, bool to_broadcast,
 
 void Icmp::echo_reply(buf::PacketBuf&& packet, const Ipv4Repr& ip, time::Instant now) noexcept {
     // The reply is the request turned around in place, so a 64 KiB reassembled echo is
-    // answered without a copy.
+    // answered without a copy - unless a raw socket holds a clone of the request, which
+    // must keep reading the request: then the reply is built in a private copy.
+    if (packet.is_shared()) {
+        packet = packet.deep_copy(ip_.interface().pool());
+        if (!packet) {
+            counters_.out_errors.add();
+            return;
+        }
+    }
     wire::echo_request_to_reply(packet.front().first(wire::icmp::header_len));
     packet.clear_offload_flags();
 
@@ -100,15 +108,17 @@ void Icmp::deliver_error(const buf::PacketBuf& packet, std::uint32_t len, time::
 }
 
 void Icmp::send_error(IcmpType type, std::uint8_t code, const buf::PacketBuf& offending, const Ipv4Repr& ip,
-                      bool to_broadcast, time::Instant now, std::uint16_t next_hop_mtu) noexcept {
+                      Arrival arrival, time::Instant now, std::uint16_t next_hop_mtu) noexcept {
     // RFC 1122 §3.2.2: never about an ICMP error, a non-initial fragment, a datagram sent to
     // a broadcast or multicast address, or one whose source is not a single host.
-    if (to_broadcast || ip.dst.is_multicast() || ip.frag_offset != 0) return;
+    if (arrival == Arrival::broadcast || ip.dst.is_multicast() || ip.frag_offset != 0) return;
     // Not a single host: zero, loopback, broadcast (limited or our subnet's), multicast, or
-    // class E (240/4, which holds the limited broadcast too).
+    // class E (240/4, which holds the limited broadcast too). A loopback source is this very
+    // host when the datagram came over loopback (Linux never sees one from a wire: it is a
+    // martian there, as in Ipv4Layer::ipv4_input).
     const bool class_e = (ip.src.value() >> 28) == 0xf;
-    if (ip.src.is_unspecified() || class_e || ip.src.is_multicast() || ip.src.is_loopback() ||
-        ip_.interface().is_broadcast(ip.src)) {
+    if (ip.src.is_unspecified() || class_e || ip.src.is_multicast() ||
+        (ip.src.is_loopback() && arrival != Arrival::loopback) || ip_.interface().is_broadcast(ip.src)) {
         return;
     }
     if (ip.protocol == wire::IpProtocol::icmp) {
@@ -120,7 +130,12 @@ void Icmp::send_error(IcmpType type, std::uint8_t code, const buf::PacketBuf& of
         const bool is_error = inner == 3 || inner == 4 || inner == 5 || inner == 11 || inner == 12;
         if (is_error) return;
     }
-    if (!limiter_.allow(ip.src, now)) {
+    // Linux exempts loopback from the limits: the global one when the datagram came in on
+    // lo, the per-destination one when the error goes out on lo. The limiter here applies
+    // both at once, so an error that loops back skips it; one about a looped datagram whose
+    // source is another host (a raw socket's IP_HDRINCL) goes to the link and is limited.
+    const bool loops_back = ip_.is_loopback_destination(ip.src);
+    if (!loops_back && !limiter_.allow(ip.src, now)) {
         counters_.out_rate_limited.add();
         return;
     }

@@ -16,6 +16,16 @@ namespace pollux::ip {
 
 class Ipv4Layer;
 
+// How the datagram an ICMP error is about reached us (Linux: skb->pkt_type and the input
+// device), for the RFC 1122 §3.2.2 checks and the rate limit.
+enum class Arrival : std::uint8_t {
+    unicast,    // from the link, addressed to us
+    broadcast,  // from the link as an IP or a link-layer broadcast: never answered
+    // Over loopback: its source (127/8, or our address) is this host, which is a single
+    // host here; the error loops back and, as in Linux, is not rate limited.
+    loopback,
+};
+
 class Icmp {
 public:
     Icmp(Ipv4Layer& ip, const IcmpRateConfig& rate) noexcept : ip_(ip), limiter_(rate) {}
@@ -27,9 +37,19 @@ public:
     // unless RFC 1122 §3.2.2 forbids it (about an ICMP error, a non-first fragment, a
     // broadcast or multicast datagram, a source that is not a host) or the rate limit says
     // no. Quotes the IP header and as much of the datagram as fits in 576 bytes.
+    // A transport learns `arrival` from Ipv4Layer::arrival_of(ip). An error addressed to
+    // this host (the offending source is 127/8 or ours) loops back and is never limited:
+    // Linux's icmpv4_xrlim_allow passes everything routed over a loopback device.
+    void send_error(wire::IcmpType type, std::uint8_t code, const buf::PacketBuf& offending,
+                    const wire::Ipv4Repr& ip, Arrival arrival, time::Instant now,
+                    std::uint16_t next_hop_mtu = 0) noexcept;
+    // The same for a datagram from the link: broadcast or unicast.
     void send_error(wire::IcmpType type, std::uint8_t code, const buf::PacketBuf& offending,
                     const wire::Ipv4Repr& ip, bool to_broadcast, time::Instant now,
-                    std::uint16_t next_hop_mtu = 0) noexcept;
+                    std::uint16_t next_hop_mtu = 0) noexcept {
+        send_error(type, code, offending, ip, to_broadcast ? Arrival::broadcast : Arrival::unicast, now,
+                   next_hop_mtu);
+    }
 
     const IcmpCounters& counters() const noexcept { return counters_; }
 

@@ -24,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "buf/packet_queue.hpp"
 #include "phy/dpdk_port.hpp"
+#include "runtime/api_context.hpp"
 #include "runtime/options.hpp"
 #include "runtime/shard.hpp"
 #include "time/clock.hpp"
@@ -40,7 +42,7 @@ struct Runtime {
 
 Runtime* g_runtime = nullptr;
 bool g_eal_started = false;
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop{false};  // read by stop_requested() below
 std::mutex g_telemetry_mutex;
 
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
@@ -106,6 +108,9 @@ std::string describe(const phy::DpdkPort& port, const Options& o) {
 }
 
 }  // namespace
+
+bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
+
 }  // namespace pollux::runtime
 
 using namespace pollux;
@@ -121,6 +126,13 @@ extern "C" int px_init(int argc, char** argv) {
                              "use --no-pci unless you name a device with -a");
     }
     g_eal_started = true;
+    // Socket queues link mbufs through a dynamic field; claim it before the port's driver
+    // registers its own, so that it always fits (see buf/packet_queue.hpp).
+    try {
+        buf::PacketQueue::register_link_field();
+    } catch (const std::exception& e) {
+        return fail(EIO, e.what());
+    }
 
     // After rte_eal_init, argv[eal_args] is the program name and what follows is ours.
     std::vector<std::string> args(argv + eal_args + 1, argv + argc);
@@ -147,9 +159,12 @@ extern "C" int px_init(int argc, char** argv) {
     sc.ipv4.offload_header_checksum = runtime->port->capabilities().tx_ipv4_checksum;
     sc.ipv4.first_ident = static_cast<std::uint16_t>(rte_rand());
     sc.ipv4.reassembly_seed = rte_rand();
+    sc.udp.tx_checksum_offload = runtime->port->capabilities().tx_udp_checksum;
+    sc.udp.port_seed = rte_rand();
     sc.impair = o.impair;
     runtime->shard = std::make_unique<Shard>(*runtime->port, runtime->clock, sc);
     runtime->shard->start();
+    attach_api(*runtime->shard);
     std::fprintf(stderr, "pollux: %s\n", describe(*runtime->port, o).c_str());
 
     {
@@ -179,9 +194,14 @@ extern "C" int px_run(void (*fn)(void* arg), void* arg) {
         return -1;
     }
     Shard& shard = *g_runtime->shard;
+    ApiContext& api = api_context();
     while (!g_stop.load(std::memory_order_relaxed)) {
         shard.poll_once();
-        if (fn != nullptr) fn(arg);
+        if (fn != nullptr) {
+            api.in_run_callback = true;
+            fn(arg);
+            api.in_run_callback = false;
+        }
     }
     g_stop.store(false, std::memory_order_relaxed);
     return 0;
@@ -197,6 +217,7 @@ extern "C" void px_fini(void) {
         g_runtime = nullptr;
     }
     if (r != nullptr) {
+        detach_api();      // closes every socket while the shard's layers still exist
         r->shard.reset();  // frees every queued packet before the port's pool goes
         r->port.reset();
         delete r;

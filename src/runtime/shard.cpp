@@ -30,6 +30,8 @@ Shard::Shard(phy::Port& port, const time::Clock& clock, const ShardConfig& confi
       tx_(port_, config.queue),
       iface_(config.interface, tx_, required_pool(port, config.queue)),
       ip_(iface_, config.ipv4),
+      udp_(ip_, config.udp),
+      raw_(ip_),
       wheel_(clock.now()),
       housekeeping_timer_(&Shard::housekeeping, this) {}
 
@@ -64,10 +66,19 @@ std::uint16_t Shard::poll_once() noexcept {
             iface_.ingress(buf::PacketBuf(pkts[i]), now);
         }
     }
+    run_loopback(now);
     counters_.timers_fired.add(wheel_.advance(now));
     if (impaired_) impaired_->poll();
     tx_.flush();
     return n;
+}
+
+void Shard::run_loopback(time::Instant now) noexcept {
+    // Each round delivers what the previous one queued (a reply, an ICMP error); the bound
+    // keeps two sockets that echo to each other from holding the loop forever.
+    constexpr int max_rounds = 8;
+    for (int i = 0; i < max_rounds && ip_.process_loopback(now) > 0; ++i) {
+    }
 }
 
 }  // namespace pollux::runtime

@@ -1,7 +1,7 @@
 // Shard: one lcore's stack (DESIGN.md §2). It owns one queue pair of the port, the
 // interface and IPv4 state, a timer wheel and the tx burst buffer; shards share nothing.
 // poll_once() is one iteration of the loop that replaces IRQ + NAPI:
-//     rx burst -> ingress each frame -> timers -> impairment release -> tx flush.
+//     rx burst -> ingress each frame -> loopback -> timers -> impairment release -> tx flush.
 //
 // Contract: every member is touched only by the thread running poll_once(), except the
 // counters, which any thread may read (stats::Counter).
@@ -19,6 +19,8 @@
 #include "stats/counter.hpp"
 #include "time/clock.hpp"
 #include "time/timer_wheel.hpp"
+#include "raw/raw_layer.hpp"
+#include "udp/udp_layer.hpp"
 
 namespace pollux::runtime {
 
@@ -26,6 +28,7 @@ struct ShardConfig {
     std::uint16_t queue = 0;
     iface::InterfaceConfig interface;
     ip::Ipv4Config ipv4;
+    udp::UdpConfig udp;
     std::optional<phy::ImpairmentConfig> impair;  // wraps the port's transmit side
 };
 
@@ -57,9 +60,17 @@ public:
     void start() noexcept;
     // One loop iteration; returns the number of frames received.
     std::uint16_t poll_once() noexcept;
+    // Delivers what the stack sent to itself (127/8, our address), including the replies
+    // and errors that delivery produces, a bounded number of rounds. The socket API runs it
+    // after each send, as Linux runs the loopback softirq before sendto() returns.
+    void run_loopback(time::Instant now) noexcept;
+    // Hands queued frames to the port now rather than at the end of the next iteration.
+    void flush() noexcept { tx_.flush(); }
 
     iface::Interface& interface() noexcept { return iface_; }
     ip::Ipv4Layer& ipv4() noexcept { return ip_; }
+    udp::UdpLayer& udp() noexcept { return udp_; }
+    raw::RawLayer& raw() noexcept { return raw_; }
     time::TimerWheel& timers() noexcept { return wheel_; }
     const time::Clock& clock() const noexcept { return clock_; }
     const phy::ImpairedPort* impaired_port() const noexcept { return impaired_.get(); }
@@ -76,6 +87,8 @@ public:
         ip_.counters().visit(with("ip"));
         ip_.reassembly_counters().visit(with("reasm"));
         ip_.icmp().counters().visit(with("icmp"));
+        udp_.counters().visit(with("udp"));
+        raw_.counters().visit(with("raw"));
         f("tx", "dropped_ring_full", tx_.dropped().get());
     }
 
@@ -89,6 +102,8 @@ private:
     TxBuffer tx_;
     iface::Interface iface_;
     ip::Ipv4Layer ip_;
+    udp::UdpLayer udp_;
+    raw::RawLayer raw_;  // after ip_: destroyed first
     time::TimerWheel wheel_;
     time::Timer housekeeping_timer_;
     ShardCounters counters_;

@@ -207,6 +207,22 @@ public:
     Owner lookup(wire::Ipv4Address dst_addr, wire::Port dst_port, wire::Ipv4Address src_addr,
                  wire::Port src_port, std::uint32_t flow_hash) const noexcept;
 
+    // Every socket a broadcast datagram to dst_addr:dst_port reaches (Linux
+    // __udp4_lib_mcast_deliver()): each binding, SO_REUSEPORT members one by one, whose
+    // local address is dst_addr or the wildcard and which, if connected, is connected to
+    // the source. Calls f(Owner) for each, in binding order. No allocation.
+    template <typename F>
+    void for_each_match(wire::Ipv4Address dst_addr, wire::Port dst_port, wire::Ipv4Address src_addr,
+                        wire::Port src_port, F&& f) const {
+        const auto it = ports_.find(dst_port.value());
+        if (it == ports_.end()) return;
+        for (const Binding* b : it->second.bindings) {
+            if (is_receiver(*b) && rank(b->local, b->connected ? b : nullptr, dst_addr, src_addr, src_port) >= 0) {
+                f(b->owner);
+            }
+        }
+    }
+
     std::optional<BindingInfo> find(Owner owner) const;
     std::size_t size() const noexcept { return bindings_.size(); }
 

@@ -101,4 +101,14 @@ void rewrite_reassembled_header(std::span<std::uint8_t> header, std::uint16_t to
     store_be16(&header[ipv4::checksum_offset], internet_checksum(header));
 }
 
+void fill_hdrincl_header(std::span<std::uint8_t> header, std::uint16_t total_len, std::uint16_t ident,
+                         Ipv4Address src) noexcept {
+    assert(header.size() >= ipv4::min_header_len);
+    store_be16(&header[ipv4::total_len_offset], total_len);
+    store_be16(&header[ipv4::ident_offset], ident);
+    src.to_bytes(&header[ipv4::src_offset]);
+    store_be16(&header[ipv4::checksum_offset], 0);
+    store_be16(&header[ipv4::checksum_offset], internet_checksum(header));
+}
+
 }  // namespace pollux::wire

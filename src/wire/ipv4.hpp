@@ -117,4 +117,11 @@ struct Ipv4Repr {
 // checksum recomputed over the whole header (RFC 791 §3.2, reassembly).
 void rewrite_reassembled_header(std::span<std::uint8_t> header, std::uint16_t total_len) noexcept;
 
+// Completes, in place, a header that a raw socket's user wrote (IP_HDRINCL): writes the
+// total length, identification and source given (the caller keeps the user's values where
+// Linux's raw_send_hdrinc does) and recomputes the checksum over the whole header, options
+// included. `header` is exactly the header: IHL*4 bytes, at least 20.
+void fill_hdrincl_header(std::span<std::uint8_t> header, std::uint16_t total_len, std::uint16_t ident,
+                         Ipv4Address src) noexcept;
+
 }  // namespace pollux::wire

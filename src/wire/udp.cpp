@@ -59,4 +59,20 @@ void UdpRepr::emit(std::span<std::uint8_t> datagram, Ipv4Address src, Ipv4Addres
     store_be16(&datagram[udp::checksum_offset], sum);
 }
 
+void UdpRepr::emit_header(std::span<std::uint8_t> header, Ipv4Address src, Ipv4Address dst) const noexcept {
+    assert(header.size() >= udp::header_len);
+    const auto len = static_cast<std::uint16_t>(buffer_len());
+    store_be16(&header[udp::src_port_offset], src_port.value());
+    store_be16(&header[udp::dst_port_offset], dst_port.value());
+    store_be16(&header[udp::length_offset], len);
+    store_be16(&header[udp::checksum_offset], fold(pseudo_header_sum(src, dst, IpProtocol::udp, len)));
+}
+
+void UdpRepr::finish_checksum(std::span<std::uint8_t> header, std::uint32_t sum) noexcept {
+    assert(header.size() >= udp::header_len);
+    std::uint16_t c = static_cast<std::uint16_t>(~fold(sum));
+    if (c == 0) c = 0xffff;  // RFC 768
+    store_be16(&header[udp::checksum_offset], c);
+}
+
 }  // namespace pollux::wire

@@ -66,6 +66,14 @@ struct UdpRepr {
     void emit(std::span<std::uint8_t> datagram, Ipv4Address src, Ipv4Address dst,
               L4ChecksumFill fill = L4ChecksumFill::compute) const noexcept;
 
+    // For payloads that are not one contiguous span (mbuf chains): writes only the 8-byte
+    // header, with the pseudo-header sum in the checksum field (the offload convention).
+    // A port offload completes it, or finish_checksum() does in software.
+    void emit_header(std::span<std::uint8_t> header, Ipv4Address src, Ipv4Address dst) const noexcept;
+    // Completes emit_header()'s checksum: `sum` is the partial sum of the whole datagram as
+    // it stands (header with the pseudo-header sum in place, then the payload).
+    static void finish_checksum(std::span<std::uint8_t> header, std::uint32_t sum) noexcept;
+
     bool operator==(const UdpRepr&) const noexcept = default;
 };
 

@@ -56,3 +56,16 @@ pollux_netns_start() {
 pollux_stats() {
   echo /pollux/stats | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | tail -n 1
 }
+
+# Prints one counter: `pollux_stat udp InDatagrams` asks pollux now; with a third argument,
+# a line pollux_stats printed earlier, reads it from there (one snapshot, several counters).
+# Prints "missing" when the layer or the counter is absent, so comparisons fail visibly.
+pollux_stat() {
+  local snapshot=${3:-$(pollux_stats)}
+  printf '%s\n' "$snapshot" | python3 -c '
+import json, sys
+try:
+    print(json.load(sys.stdin)["/pollux/stats"][sys.argv[1]][sys.argv[2]])
+except (ValueError, KeyError, TypeError):
+    print("missing")' "$1" "$2"
+}

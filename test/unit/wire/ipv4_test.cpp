@@ -467,3 +467,36 @@ TEST_CASE("IPv4 view reads flags and fragment offset", "[wire][ipv4]") {
     CHECK(v.src() == ip1);
     CHECK(v.dst() == ip2);
 }
+
+TEST_CASE("IPv4 fill_hdrincl_header completes a user's header, options included", "[wire][ipv4]") {
+    // The Router Alert header with total length, ident, source and checksum blanked, as a
+    // raw socket's user may leave them; a canary byte after the header.
+    std::array<std::uint8_t, 25> buf{};
+    std::copy_n(router_alert_packet.begin(), 24, buf.begin());
+    for (const std::size_t i : {2, 3, 4, 5, 10, 11, 12, 13, 14, 15}) buf[i] = 0;
+    buf[24] = 0xa5;
+    fill_hdrincl_header(std::span(buf).first(24), 32, 0x0001, ip1);
+    for (std::size_t i = 0; i < 24; ++i) {
+        INFO("byte " << i);
+        CHECK(int{buf[i]} == int{router_alert_packet[i]});
+    }
+    CHECK(buf[24] == 0xa5);
+
+    // A stale checksum is replaced, the other fields are left alone.
+    std::array<std::uint8_t, 20> h{};
+    std::copy_n(ping_packet.begin(), 20, h.begin());
+    h[10] = 0x12;
+    h[11] = 0x34;
+    fill_hdrincl_header(h, 0x0054, 0x4d2e, ip1);
+    CHECK(std::equal(h.begin(), h.end(), ping_packet.begin()));
+    fill_hdrincl_header(h, 1500, 0xbeef, Ipv4Address(127, 0, 0, 1));
+    const Ipv4View v(h);  // the header alone, of a 1500-byte datagram
+    CHECK(v.check_header(1500) == WireError::none);
+    CHECK(v.checksum_ok());
+    CHECK(v.total_len() == 1500);
+    CHECK(v.ident() == 0xbeef);
+    CHECK(v.src() == Ipv4Address(127, 0, 0, 1));
+    CHECK(v.dst() == ip2);
+    CHECK(v.ttl() == 64);
+    CHECK(v.dont_fragment());
+}

@@ -1,0 +1,152 @@
+// Socket: what every pollux socket (UDP, raw, and TCP later) is to the C API, the
+// equivalent of Linux's struct socket + the generic part of struct sock.
+//
+// Errors are returned kernel-style: 0 or a byte count on success, -errno on failure.
+// Only src/api turns them into -1 + errno and only src/api knows fd numbers.
+//
+// The base class owns the state every socket has — the SOL_SOCKET and IPPROTO_IP options
+// of socket(7) and ip(7), the pending error (SO_ERROR), the shutdown bits, O_NONBLOCK — and
+// answers get/setsockopt for those options with Linux's rules (sock_setsockopt(),
+// sock_getsockopt(), do_ip_setsockopt(), do_ip_getsockopt()). A protocol handles its own
+// levels by overriding the protocol_*sockopt hooks and reacts to SO_REUSEADDR/REUSEPORT
+// through options_changed().
+//
+// Contract: a socket is touched only by its shard's thread (the API enforces that).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "time/instant.hpp"
+#include "wire/endpoint.hpp"
+
+namespace pollux::socket {
+
+// Linux's sysctl defaults that bound the buffer options (net.core.rmem_default etc.).
+inline constexpr int kDefaultRcvbuf = 212'992;
+inline constexpr int kDefaultSndbuf = 212'992;
+inline constexpr int kMaxRcvbuf = 212'992;  // net.core.rmem_max
+inline constexpr int kMaxSndbuf = 212'992;  // net.core.wmem_max
+// SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF on x86-64 (2048 + an aligned struct sk_buff, twice for
+// the send side): the floor of what setsockopt may set.
+inline constexpr int kMinRcvbuf = 2'304;
+inline constexpr int kMinSndbuf = 4'608;
+
+// The destination of a send or connect as the caller gave it, parsed but not yet judged:
+// Linux checks it only after the socket has been autobound, so the socket decides when
+// an error here is reported.
+struct Destination {
+    bool present = false;  // msg_name given
+    int error = 0;         // -EINVAL (short name), -EAFNOSUPPORT (family), or 0
+    wire::Endpoint endpoint;
+};
+
+// What recvmsg learned besides the bytes.
+struct RecvMeta {
+    bool has_source = false;
+    wire::Endpoint source;
+    int msg_flags = 0;  // MSG_TRUNC when the datagram did not fit
+};
+
+struct SocketOptions {
+    int rcvbuf = kDefaultRcvbuf;
+    int sndbuf = kDefaultSndbuf;
+    bool reuse_addr = false;
+    bool reuse_port = false;
+    bool broadcast = false;
+    time::Duration rcvtimeo = time::Duration::zero();  // zero: wait forever
+    time::Duration sndtimeo = time::Duration::zero();
+    bool rcvtimeo_immediate = false;  // a negative SO_RCVTIMEO: never wait (Linux sets 0 jiffies)
+    bool sndtimeo_immediate = false;
+    int ttl = -1;  // IP_TTL; -1: the route's default (64)
+    std::uint8_t tos = 0;
+    bool hdrincl = false;  // IP_HDRINCL (raw sockets)
+};
+
+inline constexpr std::uint8_t kShutdownRead = 1;   // Linux RCV_SHUTDOWN
+inline constexpr std::uint8_t kShutdownWrite = 2;  // Linux SEND_SHUTDOWN
+
+class Socket {
+public:
+    Socket(int type, int protocol) noexcept : type_(type), protocol_(protocol) {}
+    virtual ~Socket() = default;
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+
+    int type() const noexcept { return type_; }          // SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
+    int protocol() const noexcept { return protocol_; }  // IPPROTO_UDP, the raw protocol, ...
+
+    // ---- the calls (-errno on failure) ----
+    virtual int bind(const wire::Endpoint& local) noexcept = 0;
+    // `to.present` false: connect(AF_UNSPEC), i.e. disconnect. Otherwise `to.error` is
+    // reported after the autobind, where Linux's ip4_datagram_connect() checks the address.
+    virtual int connect(const Destination& to, time::Instant now) noexcept = 0;
+    virtual long sendmsg(std::span<const iovec> data, const Destination& to, int flags, time::Instant now) noexcept = 0;
+    // -EAGAIN when nothing is queued; the API decides whether to wait.
+    virtual long recvmsg(std::span<const iovec> data, int flags, RecvMeta& meta) noexcept = 0;
+    virtual int shutdown(int how) noexcept = 0;
+    virtual int local_endpoint(wire::Endpoint& out) const noexcept = 0;
+    virtual int remote_endpoint(wire::Endpoint& out) const noexcept = 0;  // -ENOTCONN
+    // FIONREAD (Linux SIOCINQ): for a datagram socket the size of the next datagram.
+    virtual int bytes_readable() const noexcept = 0;
+    // close(2): releases the port and frees queued packets. The object is destroyed next.
+    virtual void close() noexcept = 0;
+
+    // setsockopt(2) / getsockopt(2). `len` is in: the caller's buffer size, out: the bytes
+    // written. The API has checked the pointers.
+    int setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept;
+    int getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept;
+
+    // ---- state the API reads ----
+    bool nonblocking() const noexcept { return nonblocking_; }
+    void set_nonblocking(bool on) noexcept { nonblocking_ = on; }
+    // The file status flags F_SETFL may change besides O_NONBLOCK (O_APPEND, O_ASYNC,
+    // O_DIRECT, O_NOATIME): Linux records them on a socket's file and F_GETFL shows them,
+    // though no socket call acts on them.
+    int other_status_flags() const noexcept { return other_status_flags_; }
+    void set_other_status_flags(int flags) noexcept { other_status_flags_ = flags; }
+    bool cloexec() const noexcept { return cloexec_; }
+    void set_cloexec(bool on) noexcept { cloexec_ = on; }
+    std::uint8_t shutdown_state() const noexcept { return shutdown_; }
+    const SocketOptions& options() const noexcept { return options_; }
+    bool has_pending_error() const noexcept { return pending_error_ != 0; }
+
+protected:
+    // A protocol's own levels (IPPROTO_UDP, IPPROTO_TCP, SOL_RAW). By default a level
+    // nobody knows is ENOPROTOOPT to set and EOPNOTSUPP to get, as Linux's ip_setsockopt()
+    // and ip_getsockopt() answer for UDP and raw sockets.
+    virtual int protocol_setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept;
+    virtual int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept;
+    // Called after SO_REUSEADDR / SO_REUSEPORT change (a bound socket tells its port manager).
+    virtual void options_changed() noexcept {}
+
+    // sock_error(): the pending error, cleared; 0 when there is none. Returned negated.
+    int take_pending_error() noexcept {
+        const int e = pending_error_;
+        pending_error_ = 0;
+        return -e;
+    }
+    void set_pending_error(int errno_value) noexcept { pending_error_ = errno_value; }
+    void add_shutdown(std::uint8_t bits) noexcept { shutdown_ |= bits; }
+    SocketOptions& mutable_options() noexcept { return options_; }
+
+private:
+    int set_socket_option(int name, std::span<const std::uint8_t> value) noexcept;
+    int get_socket_option(int name, std::span<std::uint8_t> out, std::size_t& len) noexcept;
+    int set_ip_option(int name, std::span<const std::uint8_t> value) noexcept;
+    int get_ip_option(int name, std::span<std::uint8_t> out, std::size_t& len) noexcept;
+
+    int type_;
+    int protocol_;
+    SocketOptions options_;
+    int pending_error_ = 0;  // a positive errno value, or 0
+    std::uint8_t shutdown_ = 0;
+    bool nonblocking_ = false;
+    bool cloexec_ = false;
+    int other_status_flags_ = 0;
+};
+
+}  // namespace pollux::socket
