@@ -109,6 +109,19 @@ int check_iovecs(const iovec* iov, std::size_t count, int too_many) noexcept {
     return 0;
 }
 
+// readv/writev before the socket is involved (vfs_readv, import_iovec): the fd, the count,
+// the array. 0 when there is nothing to transfer (the call then returns 0 at once), 1 when
+// `out` holds the vector to use, or -errno.
+long vector_call(int fd, const iovec* iov, int iovcnt, std::span<const iovec>& out) noexcept {
+    int err = 0;
+    if (lookup(fd, err) == nullptr) return -err;
+    if (iovcnt < 0) return -EINVAL;
+    const auto count = static_cast<std::size_t>(iovcnt);
+    if (const int e = check_iovecs(iov, count, -EINVAL); e != 0) return e;
+    out = {iov, count};
+    return std::all_of(out.begin(), out.end(), [](const iovec& v) { return v.iov_len == 0; }) ? 0 : 1;
+}
+
 // Ancillary data: pollux implements no IPPROTO_IP control message (IP_PKTINFO, IP_TTL,
 // ...), so one is refused rather than ignored; other levels are skipped as Linux skips them.
 int check_control(const msghdr& msg) noexcept {
@@ -235,15 +248,10 @@ extern "C" ssize_t px_send(int fd, const void* buf, size_t len, int flags) {
 extern "C" ssize_t px_write(int fd, const void* buf, size_t count) { return px_sendto(fd, buf, count, 0, nullptr, 0); }
 
 extern "C" ssize_t px_writev(int fd, const iovec* iov, int iovcnt) {
-    int err = 0;
-    if (api::lookup(fd, err) == nullptr) return result(-err);
-    if (iovcnt < 0) return result(-EINVAL);
-    const auto count = static_cast<std::size_t>(iovcnt);
-    if (const int e = api::check_iovecs(iov, count, -EINVAL); e != 0) return result(e);
+    std::span<const iovec> vs;
     // vfs_writev(): nothing to write is nothing done; write(fd, buf, 0) by contrast sends
     // an empty datagram.
-    const std::span<const iovec> vs(iov, count);
-    if (std::all_of(vs.begin(), vs.end(), [](const iovec& v) { return v.iov_len == 0; })) return 0;
+    if (const long r = api::vector_call(fd, iov, iovcnt, vs); r <= 0) return result(r);
     return result(api::send_common(fd, vs, nullptr, 0, 0));
 }
 
@@ -282,13 +290,8 @@ extern "C" ssize_t px_read(int fd, void* buf, size_t count) {
 }
 
 extern "C" ssize_t px_readv(int fd, const iovec* iov, int iovcnt) {
-    int err = 0;
-    if (api::lookup(fd, err) == nullptr) return result(-err);
-    if (iovcnt < 0) return result(-EINVAL);
-    const auto count = static_cast<std::size_t>(iovcnt);
-    if (const int e = api::check_iovecs(iov, count, -EINVAL); e != 0) return result(e);
-    const std::span<const iovec> vs(iov, count);
-    if (std::all_of(vs.begin(), vs.end(), [](const iovec& v) { return v.iov_len == 0; })) return 0;
+    std::span<const iovec> vs;
+    if (const long r = api::vector_call(fd, iov, iovcnt, vs); r <= 0) return result(r);
     socket::RecvMeta meta;
     return result(api::recv_common(fd, vs, 0, meta));
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "raw/raw_layer.hpp"
+#include "socket/datagram_read.hpp"
 #include "socket/iovec_copy.hpp"
 
 namespace pollux::raw {
@@ -214,38 +215,16 @@ long RawSocket::recvmsg(std::span<const iovec> data, int flags, socket::RecvMeta
     if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;
     if ((flags & MSG_ERRQUEUE) != 0) return -EAGAIN;
     if (const int e = take_pending_error(); e != 0) return e;
-    const auto front = rx_.front();
-    if (!front) return -EAGAIN;
-    const long capacity = socket::iovec_total(data);
-    if (capacity < 0) return capacity;
-    const std::uint32_t len = front->length();
-    const auto copy = static_cast<std::uint32_t>(std::min<long>(capacity, len));
-    const long copied = socket::copy_to_iovecs(*front, 0, copy, data);
+    const socket::DatagramRead r = socket::read_datagram(rx_, data, flags, meta);
+    if (r.outcome == socket::DatagramRead::Outcome::empty) return r.result;
     meta.has_source = true;
-    meta.source = {wire::Ipv4Address(static_cast<std::uint32_t>(rx_.front_tag())), wire::Port(0)};
-    meta.msg_flags = copy < len ? MSG_TRUNC : 0;
-    const bool peek = (flags & MSG_PEEK) != 0;
-    if (copied < 0) {
-        if (!peek) {  // Linux frees the datagram it could not copy
-            rx_.pop_front();
-            layer_.counters().in_copy_errors.add();
-        }
-        return copied;
-    }
-    if (!peek) {
-        rx_.pop_front();
-        layer_.counters().in_datagrams.add();
-    }
-    return (flags & MSG_TRUNC) != 0 ? static_cast<long>(len) : copied;
+    meta.source = {wire::Ipv4Address(static_cast<std::uint32_t>(r.tag)), wire::Port(0)};
+    if (r.outcome == socket::DatagramRead::Outcome::read) layer_.counters().in_datagrams.add();
+    if (r.outcome == socket::DatagramRead::Outcome::dropped) layer_.counters().in_copy_errors.add();
+    return r.result;
 }
 
-// inet_shutdown(), as for UDP: how 0..2; an unconnected socket answers ENOTCONN but the
-// shutdown is still recorded.
-int RawSocket::shutdown(int how) noexcept {
-    if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
-    add_shutdown(static_cast<std::uint8_t>(how + 1));  // SHUT_RD=0 -> 1, SHUT_WR=1 -> 2, RDWR -> 3
-    return connected_ ? 0 : -ENOTCONN;
-}
+int RawSocket::shutdown(int how) noexcept { return shutdown_datagram(how, connected_); }
 
 // inet_getname(): the receive address (else the source), and inet_sport, which is the
 // protocol number from socket() until a disconnect unhashes the socket.

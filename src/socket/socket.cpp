@@ -87,6 +87,12 @@ int Socket::getsockopt(int level, int name, std::span<std::uint8_t> out, std::si
     }
 }
 
+int Socket::shutdown_datagram(int how, bool connected) noexcept {
+    if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
+    add_shutdown(static_cast<std::uint8_t>(how + 1));  // SHUT_RD=0 -> RCV (1), SHUT_WR -> SEND (2), RDWR -> 3
+    return connected ? 0 : -ENOTCONN;
+}
+
 int Socket::protocol_setsockopt(int, int, std::span<const std::uint8_t>) noexcept { return -ENOPROTOOPT; }
 
 int Socket::protocol_getsockopt(int, int, std::span<std::uint8_t>, std::size_t&) noexcept { return -EOPNOTSUPP; }

@@ -131,6 +131,10 @@ protected:
     }
     void set_pending_error(int errno_value) noexcept { pending_error_ = errno_value; }
     void add_shutdown(std::uint8_t bits) noexcept { shutdown_ |= bits; }
+    // inet_shutdown() for a datagram socket: how is SHUT_RD..SHUT_RDWR (else EINVAL); an
+    // unconnected socket answers ENOTCONN but the shutdown is recorded all the same (Linux
+    // falls through to set it, so that pollers see EPOLLHUP).
+    int shutdown_datagram(int how, bool connected) noexcept;
     SocketOptions& mutable_options() noexcept { return options_; }
 
 private:

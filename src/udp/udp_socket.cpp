@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "buf/checksum.hpp"
+#include "socket/datagram_read.hpp"
 #include "socket/iovec_copy.hpp"
 #include "wire/udp.hpp"
 
@@ -193,39 +194,19 @@ long UdpSocket::send_datagram(std::span<const iovec> data, std::size_t len, cons
 long UdpSocket::recvmsg(std::span<const iovec> data, int flags, socket::RecvMeta& meta) noexcept {
     if ((flags & MSG_ERRQUEUE) != 0) return -EAGAIN;  // no error queue (IP_RECVERR) in pollux
     if (const int e = take_pending_error(); e != 0) return e;
-    const auto front = rx_.front();
-    if (!front) return -EAGAIN;
-    const long capacity = socket::iovec_total(data);
-    if (capacity < 0) return capacity;
-    const std::uint32_t len = front->length();
-    const auto copy = static_cast<std::uint32_t>(std::min<long>(capacity, len));
-    const long copied = socket::copy_to_iovecs(*front, 0, copy, data);
+    const socket::DatagramRead r = socket::read_datagram(rx_, data, flags, meta);
+    if (r.outcome == socket::DatagramRead::Outcome::empty) return r.result;
     meta.has_source = true;
-    meta.source = endpoint_of(rx_.front_tag());
-    meta.msg_flags = copy < len ? MSG_TRUNC : 0;
-    const bool peek = (flags & MSG_PEEK) != 0;
-    if (copied < 0) {
-        if (!peek) {  // Linux drops the datagram it could not copy
-            rx_.pop_front();
-            layer_.counters().in_copy_errors.add();
-            layer_.counters().in_errors.add();
-        }
-        return copied;
+    meta.source = endpoint_of(r.tag);
+    if (r.outcome == socket::DatagramRead::Outcome::read) layer_.counters().in_datagrams.add();
+    if (r.outcome == socket::DatagramRead::Outcome::dropped) {  // Linux drops what it could not copy
+        layer_.counters().in_copy_errors.add();
+        layer_.counters().in_errors.add();
     }
-    if (!peek) {
-        rx_.pop_front();
-        layer_.counters().in_datagrams.add();
-    }
-    return (flags & MSG_TRUNC) != 0 ? static_cast<long>(len) : copied;
+    return r.result;
 }
 
-// inet_shutdown(): how 0..2 (SHUT_RD..SHUT_RDWR); an unconnected datagram socket answers
-// ENOTCONN but still records the shutdown (it wakes pollers with EPOLLHUP on Linux).
-int UdpSocket::shutdown(int how) noexcept {
-    if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
-    add_shutdown(static_cast<std::uint8_t>(how + 1));  // SHUT_RD=0 -> 1, SHUT_WR=1 -> 2, RDWR -> 3
-    return connected_ ? 0 : -ENOTCONN;
-}
+int UdpSocket::shutdown(int how) noexcept { return shutdown_datagram(how, connected_); }
 
 int UdpSocket::local_endpoint(wire::Endpoint& out) const noexcept {
     out = bound_ ? local_ : wire::Endpoint{};
