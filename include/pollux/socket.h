@@ -15,7 +15,8 @@
  * while it waits, so it makes progress in a run-to-completion program; SO_RCVTIMEO and
  * SO_SNDTIMEO bound the wait (EAGAIN), and px_stop() ends it (EINTR).
  *
- * Today: AF_INET with SOCK_DGRAM (UDP) and SOCK_RAW; SOCK_STREAM comes with TCP. */
+ * AF_INET with SOCK_STREAM (TCP), SOCK_DGRAM (UDP) and SOCK_RAW. A non-blocking connect()
+ * returns EINPROGRESS and reports its outcome through SO_ERROR, as on Linux. */
 #ifndef POLLUX_SOCKET_H
 #define POLLUX_SOCKET_H
 
@@ -33,6 +34,10 @@ int px_socket(int domain, int type, int protocol);
 int px_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int px_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int px_close(int fd);
+int px_listen(int fd, int backlog);
+/* flags: SOCK_NONBLOCK, SOCK_CLOEXEC (others: EINVAL). */
+int px_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int px_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int px_shutdown(int fd, int how);
 
 ssize_t px_read(int fd, void *buf, size_t count);

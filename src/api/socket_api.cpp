@@ -18,6 +18,7 @@
 
 #include "api/sockets.hpp"
 #include "raw/raw_socket.hpp"
+#include "tcp/tcp_socket.hpp"
 #include "udp/udp_socket.hpp"
 
 namespace pollux::api {
@@ -159,13 +160,14 @@ long create_socket(int domain, int type, int protocol) noexcept {
             break;
         case SOCK_STREAM:
             if (protocol != 0 && protocol != IPPROTO_TCP) return -EPROTONOSUPPORT;
-            return -ESOCKTNOSUPPORT;  // TCP is not there yet (README: limits)
+            s = c.shard->tcp().create_socket();
+            break;
         default:
             return -ESOCKTNOSUPPORT;
     }
     if ((flags & SOCK_NONBLOCK) != 0) s->set_nonblocking(true);
     if ((flags & SOCK_CLOEXEC) != 0) s->set_cloexec(true);
-    return install(std::move(s));
+    return install(s);
 }
 
 }  // namespace
@@ -186,9 +188,49 @@ extern "C" int px_close(int fd) {
     if (s == nullptr) return static_cast<int>(result(-err));
     api::fds().remove(fd);
     s->close();
-    delete s;
+    if (!s->orphaned_on_close()) delete s;  // else its protocol frees it when the close completes
+    api::after_send();                       // the FIN or RST leaves now
     return 0;
 }
+
+extern "C" int px_listen(int fd, int backlog) {
+    int err = 0;
+    socket::Socket* s = api::lookup(fd, err);
+    if (s == nullptr) return static_cast<int>(result(-err));
+    return static_cast<int>(result(s->listen(backlog)));
+}
+
+// __sys_accept4(): the flags first, then the listener's queue (waiting when blocking),
+// then the peer's address.
+extern "C" int px_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
+    int err = 0;
+    socket::Socket* s = api::lookup(fd, err);
+    if (s == nullptr) return static_cast<int>(result(-err));
+    if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return static_cast<int>(result(-EINVAL));
+    socket::Socket* child = nullptr;
+    wire::Endpoint peer;
+    const long r = api::wait_for(*s, true, !s->nonblocking(), [&] { return static_cast<long>(s->accept(child, peer)); });
+    if (r < 0) return static_cast<int>(result(r));
+    std::unique_ptr<socket::Socket> owned(child);
+    owned->set_nonblocking((flags & SOCK_NONBLOCK) != 0);
+    owned->set_cloexec((flags & SOCK_CLOEXEC) != 0);
+    if (addr != nullptr) {
+        if (const int e = api::copy_address_out(peer, addr, addrlen); e != 0) {
+            owned->close();
+            if (owned->orphaned_on_close()) (void)owned.release();
+            return static_cast<int>(result(e));
+        }
+    }
+    const int newfd = api::install(owned);
+    if (newfd < 0) {
+        owned->close();  // no fd to give it: the connection is closed
+        if (owned->orphaned_on_close()) (void)owned.release();
+        return static_cast<int>(result(newfd));
+    }
+    return newfd;
+}
+
+extern "C" int px_accept(int fd, sockaddr* addr, socklen_t* addrlen) { return px_accept4(fd, addr, addrlen, 0); }
 
 // inet_bind(): the address length, then the family (AF_UNSPEC passes only with
 // INADDR_ANY, for old programs), then the socket's own checks.
@@ -216,8 +258,13 @@ extern "C" int px_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
     if (addrlen < sizeof(sa_family_t)) return static_cast<int>(result(-EINVAL));
     socket::Destination to;
     if (api::family_of(addr) != AF_UNSPEC) to = api::destination_of(addr, addrlen);
-    const long r = s->connect(to, api::now());
-    api::after_send();  // nothing to send, but keep the loopback state current
+    long r = s->connect(to, api::now());
+    api::after_send();  // the SYN leaves now
+    // A blocking connect waits for the handshake (SO_SNDTIMEO bounds it, as on Linux).
+    if (r == -EINPROGRESS && !s->nonblocking()) {
+        r = api::wait_for(*s, false, true, [&] { return static_cast<long>(s->finish_connect()); });
+        if (r == -EAGAIN) r = -EINPROGRESS;  // timed out: still connecting (Linux)
+    }
     return static_cast<int>(result(r));
 }
 

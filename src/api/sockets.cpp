@@ -16,7 +16,7 @@ socket::FdTable<socket::Socket>& fds() {
     return *g_fds;
 }
 
-int install(std::unique_ptr<socket::Socket> s) noexcept {
+int install(std::unique_ptr<socket::Socket>& s) noexcept {
     try {
         const int fd = fds().install(s.get());
         if (fd >= 0) (void)s.release();
@@ -31,7 +31,7 @@ void close_all() noexcept {
     for (int fd : g_fds->open_fds()) {
         socket::Socket* s = g_fds->remove(fd);
         s->close();
-        delete s;
+        if (!s->orphaned_on_close()) delete s;  // an orphan is its protocol layer's now
     }
 }
 

@@ -19,8 +19,9 @@ namespace pollux::api {
 // The fd table, created on first use.
 socket::FdTable<socket::Socket>& fds();
 
-// Installs a new socket; the fd, or -errno (EMFILE, ENFILE when the table could not be made).
-int install(std::unique_ptr<socket::Socket> s) noexcept;
+// Installs a new socket; the fd (and the table owns `s` now), or -errno (EMFILE, ENFILE
+// when the table could not be made) and `s` is left to the caller.
+int install(std::unique_ptr<socket::Socket>& s) noexcept;
 
 // Closes and destroys every socket (px_fini, a harness's teardown).
 void close_all() noexcept;

@@ -161,6 +161,10 @@ extern "C" int px_init(int argc, char** argv) {
     sc.ipv4.reassembly_seed = rte_rand();
     sc.udp.tx_checksum_offload = runtime->port->capabilities().tx_udp_checksum;
     sc.udp.port_seed = rte_rand();
+    sc.tcp.tx_checksum_offload = runtime->port->capabilities().tx_tcp_checksum;
+    sc.tcp.port_seed = rte_rand();
+    sc.tcp.isn_key[0] = rte_rand();  // RFC 6528: a secret chosen at start
+    sc.tcp.isn_key[1] = rte_rand();
     sc.impair = o.impair;
     runtime->shard = std::make_unique<Shard>(*runtime->port, runtime->clock, sc);
     runtime->shard->start();

@@ -15,6 +15,13 @@ std::unique_ptr<phy::ImpairedPort> make_impaired(phy::Port& port, const time::Cl
 
 // The shard builds ARP, ICMP and fragment headers from the port's pool; a port without one
 // (a SimLink left at its default config) would crash at the first allocation.
+// The MSS we announce is the interface MTU less the IPv4 and TCP headers (RFC 9293 §3.7.1).
+tcp::TcpLayerConfig tcp_config(const ShardConfig& config) {
+    tcp::TcpLayerConfig c = config.tcp;
+    c.tcb.mss = static_cast<std::uint16_t>(config.interface.mtu - 40);
+    return c;
+}
+
 rte_mempool* required_pool(const phy::Port& port, std::uint16_t queue) {
     rte_mempool* pool = port.pool(queue);
     if (pool == nullptr) throw std::invalid_argument("Shard: the port has no mbuf pool for its queue");
@@ -33,6 +40,7 @@ Shard::Shard(phy::Port& port, const time::Clock& clock, const ShardConfig& confi
       udp_(ip_, config.udp),
       raw_(ip_),
       wheel_(clock.now()),
+      tcp_(ip_, wheel_, clock, tcp_config(config)),
       housekeeping_timer_(&Shard::housekeeping, this) {}
 
 Shard::~Shard() {

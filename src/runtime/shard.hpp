@@ -20,6 +20,7 @@
 #include "time/clock.hpp"
 #include "time/timer_wheel.hpp"
 #include "raw/raw_layer.hpp"
+#include "tcp/tcp_layer.hpp"
 #include "udp/udp_layer.hpp"
 
 namespace pollux::runtime {
@@ -29,6 +30,7 @@ struct ShardConfig {
     iface::InterfaceConfig interface;
     ip::Ipv4Config ipv4;
     udp::UdpConfig udp;
+    tcp::TcpLayerConfig tcp;  // the announced MSS is set from the interface MTU
     std::optional<phy::ImpairmentConfig> impair;  // wraps the port's transmit side
 };
 
@@ -71,6 +73,7 @@ public:
     ip::Ipv4Layer& ipv4() noexcept { return ip_; }
     udp::UdpLayer& udp() noexcept { return udp_; }
     raw::RawLayer& raw() noexcept { return raw_; }
+    tcp::TcpLayer& tcp() noexcept { return tcp_; }
     time::TimerWheel& timers() noexcept { return wheel_; }
     const time::Clock& clock() const noexcept { return clock_; }
     const phy::ImpairedPort* impaired_port() const noexcept { return impaired_.get(); }
@@ -89,6 +92,7 @@ public:
         ip_.icmp().counters().visit(with("icmp"));
         udp_.counters().visit(with("udp"));
         raw_.counters().visit(with("raw"));
+        tcp_.counters().visit(with("tcp"));
         f("tx", "dropped_ring_full", tx_.dropped().get());
     }
 
@@ -105,6 +109,7 @@ private:
     udp::UdpLayer udp_;
     raw::RawLayer raw_;  // after ip_: destroyed first
     time::TimerWheel wheel_;
+    tcp::TcpLayer tcp_;  // after wheel_: its sockets' timers live on it
     time::Timer housekeeping_timer_;
     ShardCounters counters_;
 };

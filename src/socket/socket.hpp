@@ -16,6 +16,7 @@
 
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -92,8 +93,26 @@ public:
     virtual int remote_endpoint(wire::Endpoint& out) const noexcept = 0;  // -ENOTCONN
     // FIONREAD (Linux SIOCINQ): for a datagram socket the size of the next datagram.
     virtual int bytes_readable() const noexcept = 0;
-    // close(2): releases the port and frees queued packets. The object is destroyed next.
+    // close(2): releases the port and frees queued packets. The object is destroyed next,
+    // unless `keep_alive` is set: a TCP connection that still has to finish its close
+    // (FIN handshake, TIME-WAIT) lives on as an orphan its protocol layer owns and frees.
     virtual void close() noexcept = 0;
+    virtual bool orphaned_on_close() const noexcept { return false; }
+
+    // ---- connection-oriented calls; datagram sockets answer as Linux does for them ----
+    virtual int listen(int backlog) noexcept {
+        (void)backlog;
+        return -EOPNOTSUPP;
+    }
+    // A connection from the accept queue, or -EAGAIN; `out` receives it.
+    virtual int accept(Socket*& out, wire::Endpoint& peer) noexcept {
+        (void)out;
+        (void)peer;
+        return -EOPNOTSUPP;
+    }
+    // After connect() said -EINPROGRESS: -EAGAIN while the handshake runs, then 0 or the
+    // error that ended it (what a blocking connect returns, and SO_ERROR reports).
+    virtual int finish_connect() noexcept { return 0; }
 
     // setsockopt(2) / getsockopt(2). `len` is in: the caller's buffer size, out: the bytes
     // written. The API has checked the pointers.

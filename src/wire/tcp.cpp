@@ -74,4 +74,25 @@ void TcpRepr::emit(std::span<std::uint8_t> segment, Ipv4Address src, Ipv4Address
     store_be16(&segment[tcp::checksum_offset], sum);
 }
 
+void TcpRepr::emit_header(std::span<std::uint8_t> header, Ipv4Address src, Ipv4Address dst) const noexcept {
+    const std::size_t hl = header_len();
+    assert(header.size() >= hl);
+    store_be16(&header[tcp::src_port_offset], src_port.value());
+    store_be16(&header[tcp::dst_port_offset], dst_port.value());
+    store_be32(&header[tcp::seq_offset], seq.raw());
+    store_be32(&header[tcp::ack_offset], ack.raw());
+    header[tcp::data_offset_offset] = static_cast<std::uint8_t>((hl / 4) << 4);
+    header[tcp::flags_offset] = flags;
+    store_be16(&header[tcp::window_offset], window);
+    store_be16(&header[tcp::urgent_offset], urgent);
+    options.emit(header.subspan(tcp::min_header_len, hl - tcp::min_header_len));
+    const auto len = static_cast<std::uint16_t>(buffer_len());
+    store_be16(&header[tcp::checksum_offset], fold(pseudo_header_sum(src, dst, IpProtocol::tcp, len)));
+}
+
+void TcpRepr::finish_checksum(std::span<std::uint8_t> header, std::uint32_t sum) noexcept {
+    assert(header.size() >= tcp::min_header_len);
+    store_be16(&header[tcp::checksum_offset], static_cast<std::uint16_t>(~fold(sum)));
+}
+
 }  // namespace pollux::wire

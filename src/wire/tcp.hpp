@@ -96,6 +96,12 @@ struct TcpRepr {
     void emit(std::span<std::uint8_t> segment, Ipv4Address src, Ipv4Address dst,
               L4ChecksumFill fill = L4ChecksumFill::compute) const noexcept;
 
+    // For a payload in other buffers (an mbuf chain): writes only the header (header_len()
+    // bytes) with the pseudo-header sum in the checksum field, as a port offload wants it;
+    // finish_checksum() completes it in software from the partial sum of the whole segment.
+    void emit_header(std::span<std::uint8_t> header, Ipv4Address src, Ipv4Address dst) const noexcept;
+    static void finish_checksum(std::span<std::uint8_t> header, std::uint32_t sum) noexcept;
+
     bool operator==(const TcpRepr&) const noexcept = default;
 };
 

@@ -1,0 +1,236 @@
+// Tcb: opening, the application's calls, output and timers. Input is tcb_input.cpp.
+#include "tcp/tcb.hpp"
+
+#include <cerrno>
+#include <algorithm>
+
+namespace pollux::tcp {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+
+namespace {
+constexpr std::uint8_t kMaxWscale = 14;        // RFC 7323 §2.3
+constexpr std::uint32_t kMaxOooSegments = 256;
+}  // namespace
+
+const char* to_string(State s) noexcept {
+    switch (s) {
+        case State::closed: return "CLOSED";
+        case State::listen: return "LISTEN";
+        case State::syn_sent: return "SYN-SENT";
+        case State::syn_received: return "SYN-RECEIVED";
+        case State::established: return "ESTABLISHED";
+        case State::fin_wait_1: return "FIN-WAIT-1";
+        case State::fin_wait_2: return "FIN-WAIT-2";
+        case State::close_wait: return "CLOSE-WAIT";
+        case State::closing: return "CLOSING";
+        case State::last_ack: return "LAST-ACK";
+        case State::time_wait: return "TIME-WAIT";
+    }
+    return "?";
+}
+
+Tcb::Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool, wire::Endpoint local,
+         wire::Endpoint remote)
+    : config_(config),
+      output_(output),
+      pool_(pool),
+      local_(local),
+      remote_(remote),
+      ooo_(config.rcvbuf * 2, kMaxOooSegments),
+      rtt_(RttEstimator::Config{time::Duration::from_us(100), config.rto_initial, config.rto_min, config.rto_max}),
+      cc_(make_congestion_control("reno", 536)) {}
+
+Tcb::~Tcb() = default;
+
+// The receive window scale we ask for: the smallest that lets the buffer be advertised.
+static std::uint8_t wscale_for(std::uint32_t rcvbuf) noexcept {
+    std::uint8_t s = 0;
+    while (s < kMaxWscale && (rcvbuf >> s) > 0xffff) ++s;
+    return s;
+}
+
+void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
+    iss_ = iss;
+    snd_una_ = iss;
+    snd_nxt_ = iss;
+    snd_max_ = iss;
+    rcv_wscale_ = config_.window_scaling ? wscale_for(config_.rcvbuf) : 0;
+    state_ = State::syn_sent;
+    syn_sent_at_ = now;
+    send_syn(false, now);
+}
+
+void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) noexcept {
+    irs_ = syn.seq;
+    rcv_nxt_ = syn.seq + 1;
+    iss_ = iss;
+    snd_una_ = iss;
+    snd_nxt_ = iss;
+    snd_max_ = iss;
+    snd_wnd_ = syn.window;  // never scaled in a SYN (RFC 7323 §2.2)
+    snd_wl1_ = syn.seq;
+    snd_wl2_ = iss;
+    passive_ = true;
+    negotiate(syn.options);
+    if (ts_enabled_) {
+        ts_recent_ = syn.options.timestamps->value;
+        ts_recent_age_ = now;
+    }
+    state_ = State::syn_received;
+    send_syn(true, now);
+}
+
+// RFC 9293 §3.7.1 (MSS), RFC 7323 (window scale and timestamps both ways or not at all),
+// RFC 2018 (SACK-permitted): what the peer's SYN or SYN-ACK agreed to.
+void Tcb::negotiate(const wire::TcpOptions& peer) noexcept {
+    const std::uint16_t peer_mss = peer.mss.value_or(536);
+    snd_mss_ = std::max<std::uint16_t>(std::min(peer_mss, config_.mss), 64);
+    if (config_.window_scaling && peer.window_scale) {
+        snd_wscale_ = std::min(*peer.window_scale, kMaxWscale);
+        if (rcv_wscale_ == 0) rcv_wscale_ = wscale_for(config_.rcvbuf);
+    } else {
+        snd_wscale_ = 0;
+        rcv_wscale_ = 0;
+    }
+    ts_enabled_ = config_.timestamps && peer.timestamps.has_value();
+    sack_enabled_ = config_.sack && peer.sack_permitted;
+    // The timestamp option takes 12 bytes of every segment (RFC 7323 §3.2 / Linux's
+    // tcp_mss_to_mtu): the payload per segment shrinks by that much.
+    if (ts_enabled_ && snd_mss_ > 12 + 64) snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);
+    cc_->set_mss(snd_mss_);
+}
+
+long Tcb::send(std::span<const iovec> data, bool more, time::Instant now) noexcept {
+    (void)more;
+    if (pending_error_ != 0) return -take_error();
+    if (fin_queued_) return -EPIPE;
+    switch (state_) {
+        case State::syn_sent:
+        case State::syn_received:
+        case State::established:
+        case State::close_wait:
+            break;
+        default:
+            return -ENOTCONN;
+    }
+    const std::size_t space = send_space();
+    if (space == 0) return -EAGAIN;
+    const long n = tx_.append(data, space, pool_);
+    if (n > 0) output(now);
+    return n;
+}
+
+std::size_t Tcb::send_space() const noexcept {
+    // SO_SNDBUF counts bytes of buffer, as Linux's sk_wmem_queued counts truesize.
+    const std::size_t used = tx_.footprint();
+    return used >= config_.sndbuf ? 0 : config_.sndbuf - used;
+}
+
+long Tcb::recv(std::span<const iovec> data, bool peek, time::Instant now) noexcept {
+    if (rx_.empty()) {
+        if (pending_error_ != 0) return -take_error();
+        if (fin_received_) return 0;
+        if (state_ == State::closed) return -ENOTCONN;
+        return -EAGAIN;
+    }
+    const long n = rx_.read(data, peek);
+    // Window update (RFC 9293 §3.8.6.2.2, receiver SWS avoidance): announce the opened
+    // window once it grew by a full segment or half the buffer.
+    if (n > 0 && !peek) {
+        const std::uint32_t offered = static_cast<std::uint32_t>(std::max<std::int32_t>(rcv_adv_ - rcv_nxt_, 0));
+        const std::uint32_t now_free = static_cast<std::uint32_t>(config_.rcvbuf - std::min<std::size_t>(rx_.size(), config_.rcvbuf));
+        if (now_free >= offered + std::min<std::uint32_t>(snd_mss_, config_.rcvbuf / 2) &&
+            (state_ == State::established || state_ == State::fin_wait_1 || state_ == State::fin_wait_2)) {
+            send_ack(now);
+        }
+    }
+    return n;
+}
+
+void Tcb::shutdown_write(time::Instant now) noexcept {
+    if (fin_queued_) return;
+    switch (state_) {
+        case State::syn_received:
+        case State::established:
+            fin_queued_ = true;
+            state_ = State::fin_wait_1;
+            break;
+        case State::close_wait:
+            fin_queued_ = true;
+            state_ = State::last_ack;
+            break;
+        case State::syn_sent:
+            state_ = State::closed;  // §3.10.4: delete the TCB
+            return;
+        default:
+            return;
+    }
+    output(now);
+}
+
+void Tcb::close(time::Instant now) noexcept {
+    // §3.10.4 / Linux tcp_close(): unread data makes it an abort (RFC 2525 §2.17).
+    if (!rx_.empty() && state_ != State::closed && state_ != State::syn_sent) {
+        abort(now);
+        return;
+    }
+    shutdown_write(now);
+}
+
+void Tcb::abort(time::Instant now) noexcept {
+    (void)now;
+    switch (state_) {
+        case State::syn_received:
+        case State::established:
+        case State::fin_wait_1:
+        case State::fin_wait_2:
+        case State::close_wait:
+            send_rst(snd_nxt_);
+            break;
+        default:
+            break;
+    }
+    state_ = State::closed;
+    tx_.clear();
+    rx_.clear();
+    ooo_.clear();
+}
+
+int Tcb::take_error() noexcept {
+    const int e = pending_error_;
+    pending_error_ = 0;
+    return e;
+}
+
+TcbEvents Tcb::events() const noexcept {
+    TcbEvents e;
+    e.error = pending_error_;
+    e.read_closed = fin_received_;
+    e.readable = !rx_.empty() || fin_received_ || pending_error_ != 0;
+    const bool can_send = state_ == State::established || state_ == State::close_wait;
+    e.writable = can_send && !fin_queued_ && send_space() > 0;
+    e.hang_up = state_ == State::closed || (fin_received_ && fin_queued_);
+    return e;
+}
+
+void Tcb::icmp_error(int error, bool hard) noexcept {
+    if (hard && (state_ == State::syn_sent || state_ == State::syn_received)) {
+        fail(error);
+        return;
+    }
+    soft_error_ = error;
+}
+
+void Tcb::fail(int error) noexcept {
+    // tcp_write_err(): a timeout reports the soft error an ICMP message left, if any.
+    if (error == ETIMEDOUT && soft_error_ != 0) error = soft_error_;
+    pending_error_ = error;
+    state_ = State::closed;
+    tx_.clear();
+    ooo_.clear();
+    rto_deadline_ = persist_deadline_ = keepalive_deadline_ = delack_deadline_ = time::Instant::max();
+}
+
+}  // namespace pollux::tcp

@@ -1,0 +1,253 @@
+// Tcb: one TCP connection's state machine (RFC 9293), deterministic and pure.
+//
+// DESIGN.md rule 3: input(segment, now), on_timer(now), poll_at(); no clock reads, no
+// DPDK calls of its own, no globals. Everything the TCB sends goes through SegmentOutput
+// (the TCP layer adds the IPv4 header and hands the frame to the shard), and every time
+// it needs is an argument. The same TCB therefore runs on the shard's TSC clock and on a
+// test's ManualClock, which is how each RFC rule below is tested by forging segments.
+//
+// Names follow RFC 9293 §3.3.1 (SND.UNA, SND.NXT, SND.WND, SND.WL1, SND.WL2, ISS, RCV.NXT,
+// RCV.WND, IRS). Sequence arithmetic is wire::SeqNum's (modulo 2^32).
+//
+// Files: tcb.cpp (opens, the application calls, state changes), tcb_input.cpp (§3.10.7
+// "SEGMENT ARRIVES"), tcb_output.cpp (what may leave: window, Nagle, cwnd, ACK policy),
+// tcb_timers.cpp (retransmission, delayed ACK, persist, keepalive, TIME_WAIT).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "buf/packet_buf.hpp"
+#include "buf/send_buffer.hpp"
+#include "buf/stream_buffer.hpp"
+#include "tcp/congestion_control.hpp"
+#include "tcp/out_of_order_queue.hpp"
+#include "tcp/rtt_estimator.hpp"
+#include "time/instant.hpp"
+#include "wire/endpoint.hpp"
+#include "wire/seq_num.hpp"
+#include "wire/tcp.hpp"
+
+namespace pollux::tcp {
+
+// RFC 9293 §3.3.2, in the order a connection normally passes them.
+enum class State : std::uint8_t {
+    closed,
+    listen,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    close_wait,
+    closing,
+    last_ack,
+    time_wait,
+};
+const char* to_string(State s) noexcept;
+
+// Linux's defaults (sysctl net.ipv4.tcp_*), each overridable per connection.
+struct TcbConfig {
+    std::uint16_t mss = 1460;        // what we announce: the MTU less 40 (RFC 9293 §3.7.1)
+    std::uint32_t rcvbuf = 131'072;  // receive buffer: bounds the window we offer
+    std::uint32_t sndbuf = 16'384 * 4;
+    bool window_scaling = true;      // RFC 7323
+    bool timestamps = true;          // RFC 7323
+    bool sack = true;                // RFC 2018 (we send SACK blocks; recovery with SACK is #6)
+    time::Duration rto_min = time::Duration::from_ms(200);
+    time::Duration rto_initial = time::Duration::from_s(1);
+    time::Duration rto_max = time::Duration::from_s(120);
+    int syn_retries = 6;             // tcp_syn_retries
+    int synack_retries = 5;          // tcp_synack_retries
+    int retries2 = 15;               // tcp_retries2: give up on an established connection
+    time::Duration delayed_ack = time::Duration::from_ms(40);  // TCP_DELACK_MIN
+    time::Duration time_wait = time::Duration::from_s(60);     // TCP_TIMEWAIT_LEN (2*MSL)
+    bool nodelay = false;            // TCP_NODELAY: no Nagle
+    time::Duration keepalive_idle = time::Duration::from_s(7200);
+    time::Duration keepalive_interval = time::Duration::from_s(75);
+    int keepalive_probes = 9;
+    bool keepalive = false;          // SO_KEEPALIVE
+};
+
+// A segment as the TCB receives it: the parsed header and its payload, trimmed to the
+// data (possibly empty).
+struct Segment {
+    wire::TcpRepr header;
+    buf::PacketBuf payload;
+};
+
+// Where the TCB's segments go. `payload` may be empty (a pure ACK, SYN, FIN, RST).
+class SegmentOutput {
+public:
+    virtual ~SegmentOutput() = default;
+    virtual void transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept = 0;
+};
+
+}  // namespace pollux::tcp
+
+namespace pollux::tcp {
+
+// What the application sees: readiness for epoll and the error a call should report.
+struct TcbEvents {
+    bool readable = false;       // data, or end of stream (FIN received), or an error
+    bool writable = false;       // send buffer space (established / close-wait)
+    bool read_closed = false;    // FIN received: EPOLLRDHUP
+    bool hang_up = false;        // both directions closed or reset: EPOLLHUP
+    int error = 0;               // a pending errno (ECONNRESET, ETIMEDOUT, ECONNREFUSED)
+};
+
+class Tcb {
+public:
+    Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool,
+        wire::Endpoint local, wire::Endpoint remote);
+    ~Tcb();
+    Tcb(const Tcb&) = delete;
+    Tcb& operator=(const Tcb&) = delete;
+
+    // ---- opening ----
+    // Active open (RFC 9293 §3.10.1, OPEN call, active): sends the SYN, SYN-SENT.
+    void connect(wire::SeqNum iss, time::Instant now) noexcept;
+    // Passive open from a listener: `syn` is the SYN it accepted (already checked to be a
+    // SYN without ACK/RST); replies SYN-ACK, SYN-RECEIVED.
+    void accept_syn(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
+
+    // ---- the three inputs of the state machine ----
+    void input(Segment&& segment, time::Instant now) noexcept;
+    void on_timer(time::Instant now) noexcept;
+    // The earliest instant on_timer() has work to do; Instant::max() when none.
+    time::Instant poll_at() const noexcept;
+
+    // ---- the application's calls (-errno on failure) ----
+    // Appends to the send buffer (as much as SO_SNDBUF allows) and sends what may leave.
+    // -EAGAIN when the buffer is full, -EPIPE after shutdown(SHUT_WR) or close.
+    long send(std::span<const iovec> data, bool more, time::Instant now) noexcept;
+    // Reads in-order data; 0 at end of stream; -EAGAIN when nothing is there yet.
+    long recv(std::span<const iovec> data, bool peek, time::Instant now) noexcept;
+    // SHUT_WR: queue a FIN after the data (§3.10.4).
+    void shutdown_write(time::Instant now) noexcept;
+    // close(2) without SO_LINGER 0: shutdown_write, and the TCB lives on as an orphan until
+    // the close completes (TIME_WAIT, LAST-ACK answered) — the layer keeps it.
+    void close(time::Instant now) noexcept;
+    // SO_LINGER 0 close, or a fatal error: RST to the peer (§3.10.5 ABORT), CLOSED.
+    void abort(time::Instant now) noexcept;
+    // An ICMP error about this connection (Linux tcp_v4_err): a hard one ends a connection
+    // that is still opening; otherwise it is the soft error a later timeout reports.
+    void icmp_error(int error, bool hard) noexcept;
+
+    // ---- state ----
+    State state() const noexcept { return state_; }
+    TcbEvents events() const noexcept;
+    const wire::Endpoint& local() const noexcept { return local_; }
+    const wire::Endpoint& remote() const noexcept { return remote_; }
+    int take_error() noexcept;
+    std::size_t readable_bytes() const noexcept { return rx_.size(); }
+    std::size_t send_space() const noexcept;
+
+    // For TCP_INFO and /pollux/sockets.
+    wire::SeqNum snd_una() const noexcept { return snd_una_; }
+    wire::SeqNum snd_nxt() const noexcept { return snd_nxt_; }
+    wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
+    std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+    std::uint16_t effective_mss() const noexcept { return snd_mss_; }
+    std::uint32_t retransmits() const noexcept { return total_retransmits_; }
+    const RttEstimator& rtt() const noexcept { return rtt_; }
+    const CongestionControl& congestion() const noexcept { return *cc_; }
+
+private:
+    // tcb_input.cpp
+    void input_syn_sent(Segment& s, time::Instant now) noexcept;
+    bool acceptable(const wire::TcpRepr& h, std::uint32_t payload_len) const noexcept;
+    bool process_rst(const wire::TcpRepr& h, time::Instant now) noexcept;
+    bool process_ack(const wire::TcpRepr& h, time::Instant now) noexcept;
+    void on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept;
+    void on_duplicate_ack(time::Instant now) noexcept;
+    void retransmit_head(time::Instant now) noexcept;
+    void process_data(Segment& s, time::Instant now) noexcept;
+    void process_fin(time::Instant now) noexcept;
+    void negotiate(const wire::TcpOptions& peer) noexcept;
+
+    // tcb_output.cpp
+    void output(time::Instant now) noexcept;       // data and FIN that may leave now
+    void send_ack(time::Instant now) noexcept;     // a pure ACK, now
+    void send_syn(bool with_ack, time::Instant now) noexcept;
+    void send_rst(wire::SeqNum seq) noexcept;
+    void send_segment(wire::SeqNum seq, std::uint32_t len, std::uint8_t flags, time::Instant now) noexcept;
+    wire::TcpOptions options_for(std::uint8_t flags, time::Instant now) const noexcept;
+    std::uint16_t window_to_advertise() noexcept;
+
+    // tcb_timers.cpp
+    void arm_retransmit(time::Instant now) noexcept;
+    void retransmit_timeout(time::Instant now) noexcept;
+    void enter_time_wait(time::Instant now) noexcept;
+    void fail(int error) noexcept;                 // to CLOSED with a pending error
+
+    TcbConfig config_;
+    SegmentOutput& output_;
+    rte_mempool* pool_;
+    wire::Endpoint local_;
+    wire::Endpoint remote_;
+    State state_ = State::closed;
+    bool passive_ = false;       // opened by a listener (a RST in SYN-RECEIVED is no error)
+    time::Instant syn_sent_at_;  // the handshake's RTT sample
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    wire::SeqNum iss_;
+    wire::SeqNum snd_una_;
+    wire::SeqNum snd_nxt_;
+    wire::SeqNum snd_max_;       // the highest SND.NXT reached (an RTO rewinds SND.NXT)
+    std::uint32_t snd_wnd_ = 0;  // scaled
+    std::uint32_t max_snd_wnd_ = 0;
+    wire::SeqNum snd_wl1_;
+    wire::SeqNum snd_wl2_;
+    std::uint16_t snd_mss_ = 536;  // RFC 9293 §3.7.1 default until the peer says
+    std::uint8_t snd_wscale_ = 0;
+    bool fin_queued_ = false;    // shutdown_write: a FIN follows the data
+    bool fin_sent_ = false;
+
+    // Receive sequence space.
+    wire::SeqNum irs_;
+    wire::SeqNum rcv_nxt_;
+    wire::SeqNum rcv_adv_;       // right edge of the window we last advertised
+    std::uint8_t rcv_wscale_ = 0;
+    bool fin_received_ = false;
+    std::optional<wire::SeqNum> ooo_fin_;  // a FIN seen beyond a hole
+
+    // Options agreed at the handshake.
+    bool ts_enabled_ = false;
+    std::uint32_t ts_recent_ = 0;      // RFC 7323 TS.Recent
+    time::Instant ts_recent_age_;
+    bool sack_enabled_ = false;
+
+    // ACK policy.
+    int unacked_segments_ = 0;         // full segments received since our last ACK
+    int quickacks_ = 16;               // Linux's quick-ack mode at start: ACK every segment
+    time::Instant delack_deadline_ = time::Instant::max();
+
+    // Timers (deadlines; the layer's wheel is armed to poll_at()).
+    time::Instant rto_deadline_ = time::Instant::max();
+    time::Instant persist_deadline_ = time::Instant::max();
+    time::Instant keepalive_deadline_ = time::Instant::max();
+    time::Instant time_wait_deadline_ = time::Instant::max();
+    int retries_ = 0;                  // consecutive RTOs without progress
+    std::uint32_t total_retransmits_ = 0;
+    std::optional<std::pair<wire::SeqNum, time::Instant>> rtt_probe_;  // Karn: untimed after a retransmit
+
+    // Fast retransmit / NewReno (RFC 5681 §3.2, RFC 6582).
+    int dupacks_ = 0;
+    bool in_recovery_ = false;
+    wire::SeqNum recover_;
+
+    buf::SendBuffer tx_;
+    buf::StreamBuffer rx_;
+    OutOfOrderQueue ooo_;
+    RttEstimator rtt_;
+    std::unique_ptr<CongestionControl> cc_;
+    int pending_error_ = 0;
+    int soft_error_ = 0;
+};
+
+}  // namespace pollux::tcp

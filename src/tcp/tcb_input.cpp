@@ -1,0 +1,361 @@
+// Tcb input: RFC 9293 §3.10.7 "SEGMENT ARRIVES" for a connection that exists (LISTEN is
+// the layer's), with RFC 5961's stricter RST/SYN/ACK checks and RFC 7323's PAWS.
+#include <algorithm>
+#include <cerrno>
+
+#include "tcp/tcb.hpp"
+
+namespace pollux::tcp {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+
+namespace {
+std::uint32_t ts_clock(time::Instant now) noexcept { return static_cast<std::uint32_t>(now.ns() / 1'000'000); }
+// RFC 7323 §5.5: a TS.Recent older than 24 days is no longer a PAWS reference.
+constexpr time::Duration kPawsIdle = time::Duration::from_s(24 * 24 * 3600);
+}  // namespace
+
+void Tcb::input(Segment&& s, time::Instant now) noexcept {
+    const wire::TcpRepr& h = s.header;
+    switch (state_) {
+        case State::closed:
+        case State::listen:
+            return;  // the layer answers segments to nothing (§3.10.7.1)
+        case State::syn_sent:
+            input_syn_sent(s, now);
+            return;
+        default:
+            break;
+    }
+    const std::uint32_t len = s.payload ? s.payload.length() : 0;
+    // RFC 7323 §5.3 PAWS: an older timestamp is a segment from an earlier incarnation of
+    // the sequence space; answered with an ACK (not for a RST) and dropped.
+    if (ts_enabled_ && h.options.timestamps && !h.has(TcpFlags::rst) &&
+        static_cast<std::int32_t>(h.options.timestamps->value - ts_recent_) < 0 && now - ts_recent_age_ < kPawsIdle) {
+        send_ack(now);
+        return;
+    }
+    // Simultaneous open (§3.5 figure 8): the peer's SYN-ACK reaches us in SYN-RECEIVED. Its
+    // SYN is the one already taken, so it fails the sequence test as written; Linux's
+    // tcp_validate_incoming() lets exactly this segment through as the handshake's ACK.
+    if (state_ == State::syn_received && h.has(TcpFlags::syn) && h.has(TcpFlags::ack) && h.seq + 1 == rcv_nxt_ &&
+        h.ack == snd_nxt_ && len == 0) {
+        wire::TcpRepr ack = h;
+        ack.flags = static_cast<std::uint8_t>(h.flags & ~TcpFlags::syn);
+        ack.seq = rcv_nxt_;
+        process_ack(ack, now);
+        return;
+    }
+    // First: the sequence number (§3.10.7.4 table).
+    if (!acceptable(h, len)) {
+        if (!h.has(TcpFlags::rst)) send_ack(now);
+        return;
+    }
+    // Second: RST (RFC 5961 §3.2: only an exact RCV.NXT resets; in-window gets a challenge).
+    if (h.has(TcpFlags::rst)) {
+        process_rst(h, now);
+        return;
+    }
+    // Fourth: a SYN on a synchronized connection (RFC 5961 §4: challenge ACK, drop).
+    if (h.has(TcpFlags::syn)) {
+        if (state_ != State::time_wait) send_ack(now);
+        return;
+    }
+    // Fifth: the ACK field.
+    if (!h.has(TcpFlags::ack)) return;
+    if (!process_ack(h, now)) return;
+    // RFC 7323 §4.3: TS.Recent follows the segment that covers our last ACK point.
+    if (ts_enabled_ && h.options.timestamps && h.seq <= rcv_nxt_) {
+        ts_recent_ = h.options.timestamps->value;
+        ts_recent_age_ = now;
+    }
+    // Seventh: the segment text; eighth: FIN.
+    const bool fin = h.has(TcpFlags::fin);
+    const SeqNum fin_seq = h.seq + len;
+    process_data(s, now);
+    if (fin && fin_seq == rcv_nxt_) process_fin(now);
+    else if (fin && fin_seq > rcv_nxt_) ooo_fin_ = fin_seq;  // after a hole: waits for it
+    output(now);
+}
+
+// §3.10.7.4: segment length 0 needs RCV.NXT <= SEG.SEQ < RCV.NXT+RCV.WND (or SEG.SEQ =
+// RCV.NXT with a zero window); with data, either end must fall in the window.
+bool Tcb::acceptable(const wire::TcpRepr& h, std::uint32_t len) const noexcept {
+    const std::uint32_t seg_len = len + (h.has(TcpFlags::syn) ? 1u : 0u) + (h.has(TcpFlags::fin) ? 1u : 0u);
+    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const SeqNum end = rcv_nxt_ + wnd;
+    const auto in = [&](SeqNum x) { return rcv_nxt_ <= x && x < end; };
+    if (seg_len == 0) return wnd == 0 ? h.seq == rcv_nxt_ : in(h.seq);
+    if (wnd == 0) return false;
+    return in(h.seq) || in(h.seq + seg_len - 1);
+}
+
+bool Tcb::process_rst(const wire::TcpRepr& h, time::Instant now) noexcept {
+    if (state_ == State::time_wait) return false;  // RFC 1337: TIME-WAIT ignores RSTs
+    if (h.seq != rcv_nxt_) {
+        send_ack(now);  // RFC 5961 §3.2 challenge ACK
+        return false;
+    }
+    switch (state_) {
+        case State::syn_received:
+            // A passive open goes back to LISTEN: the listener forgets it (no error to
+            // anyone; §3.10.7.4). An active open that reached here was refused.
+            fail(passive_ ? 0 : ECONNREFUSED);
+            break;
+        case State::closing:
+        case State::last_ack:
+            fail(0);
+            break;
+        default:
+            fail(ECONNRESET);  // §3.10.7.4: ESTABLISHED..CLOSE-WAIT: "connection reset"
+            break;
+    }
+    rx_.clear();
+    return true;
+}
+
+// The fifth check. Returns false when the segment must be dropped now.
+bool Tcb::process_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
+    if (state_ == State::syn_received) {
+        if (!(snd_una_ < h.ack && h.ack <= snd_nxt_)) {
+            send_rst(h.ack);  // <SEQ=SEG.ACK><CTL=RST>
+            return false;
+        }
+        state_ = State::established;
+        snd_wnd_ = std::uint32_t{h.window} << snd_wscale_;
+        max_snd_wnd_ = snd_wnd_;
+        snd_wl1_ = h.seq;
+        snd_wl2_ = h.ack;
+    }
+    // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
+    if (h.ack > snd_max_) {
+        send_ack(now);
+        return false;
+    }
+    if (h.ack < snd_una_ - std::max(max_snd_wnd_, 1u)) {
+        send_ack(now);  // challenge ACK
+        return false;
+    }
+    const std::uint32_t len = h.payload_len;
+    if (h.ack > snd_una_) {
+        on_new_ack(h, now);
+    } else if (h.ack == snd_una_ && len == 0 && !h.has(TcpFlags::fin) && snd_una_ != snd_max_ &&
+               (std::uint32_t{h.window} << snd_wscale_) == snd_wnd_) {
+        on_duplicate_ack(now);  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
+    }
+    // The window update (SND.WL1/WL2 keep an old segment from shrinking it).
+    if (snd_wl1_ < h.seq || (snd_wl1_ == h.seq && snd_wl2_ <= h.ack)) {
+        snd_wnd_ = std::uint32_t{h.window} << snd_wscale_;
+        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+        snd_wl1_ = h.seq;
+        snd_wl2_ = h.ack;
+        if (snd_wnd_ > 0) persist_deadline_ = time::Instant::max();
+    }
+    // Our FIN acknowledged?
+    const bool fin_acked = fin_sent_ && snd_una_ == snd_max_ && tx_.empty();
+    if (fin_acked) {
+        switch (state_) {
+            case State::fin_wait_1:
+                state_ = State::fin_wait_2;
+                break;
+            case State::closing:
+                enter_time_wait(now);
+                break;
+            case State::last_ack:
+                state_ = State::closed;
+                return false;
+            default:
+                break;
+        }
+    }
+    return true;
+}
+
+void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
+    std::uint32_t acked = static_cast<std::uint32_t>(h.ack - snd_una_);
+    // RTT: from the echoed timestamp (RFC 7323 §4.1, valid even for retransmissions), else
+    // from the one timed segment (Karn's rule).
+    if (ts_enabled_ && h.options.timestamps && h.options.timestamps->echo != 0) {
+        const std::uint32_t ms = ts_clock(now) - h.options.timestamps->echo;
+        rtt_.sample(time::Duration::from_ms(ms));
+    } else if (rtt_probe_ && h.ack >= rtt_probe_->first) {
+        rtt_.sample(now - rtt_probe_->second);
+    }
+    if (rtt_probe_ && h.ack >= rtt_probe_->first) rtt_probe_.reset();
+    rtt_.reset_backoff();
+    retries_ = 0;
+    // Sequence space beyond the data: our SYN (acked in SYN-RECEIVED / SYN-SENT) and FIN.
+    if (snd_una_ == iss_ && acked > 0) --acked;
+    const std::uint32_t data = std::min<std::uint32_t>(acked, static_cast<std::uint32_t>(tx_.size()));
+    tx_.consume(data);
+    const std::uint32_t flight_before = static_cast<std::uint32_t>(snd_max_ - snd_una_);
+    snd_una_ = h.ack;
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    if (in_recovery_) {
+        if (h.ack >= recover_) {
+            in_recovery_ = false;  // RFC 6582 §3.2 step 6: a full ACK ends recovery
+            cc_->on_exit_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_));
+        } else {
+            // Partial ACK: the next hole is lost too; retransmit it at once (step 5).
+            cc_->on_partial_ack(acked);
+            retransmit_head(now);
+        }
+    } else {
+        cc_->on_ack(acked, flight_before, now, std::nullopt);
+    }
+    dupacks_ = 0;
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+    rto_deadline_ = time::Instant::max();
+    if (snd_una_ != snd_max_) arm_retransmit(now);
+}
+
+// RFC 5681 §3.2 fast retransmit on the third duplicate; RFC 6582 NewReno recovery.
+void Tcb::on_duplicate_ack(time::Instant now) noexcept {
+    ++dupacks_;
+    if (in_recovery_) {
+        cc_->on_dupack_in_recovery();
+        return;
+    }
+    if (dupacks_ == 3 && !(snd_una_ <= recover_ && recover_ != iss_ && snd_una_ < recover_)) {
+        in_recovery_ = true;
+        recover_ = snd_max_;
+        cc_->on_enter_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);
+        retransmit_head(now);
+    }
+}
+
+// Resends the first unacknowledged segment (fast retransmit, partial ACK).
+void Tcb::retransmit_head(time::Instant now) noexcept {
+    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(tx_.size(), snd_mss_));
+    if (len == 0) return;
+    ++total_retransmits_;
+    rtt_probe_.reset();
+    send_segment(snd_una_, len, TcpFlags::ack, now);
+}
+
+// The seventh check: the text, trimmed to the window; in order to the stream, beyond
+// RCV.NXT to the out-of-order queue (and an immediate ACK, RFC 5681 §4.2).
+void Tcb::process_data(Segment& s, time::Instant now) noexcept {
+    if (!s.payload || s.payload.length() == 0) return;
+    switch (state_) {
+        case State::established:
+        case State::fin_wait_1:
+        case State::fin_wait_2:
+            break;
+        default:
+            return;  // after the peer's FIN there is no more text (§3.10.7.4)
+    }
+    SeqNum seq = s.header.seq;
+    if (seq < rcv_nxt_) {  // the front was received already
+        const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
+        if (skip >= s.payload.length()) return;
+        if (skip <= s.payload.front().size()) {
+            s.payload.adjust(static_cast<std::uint16_t>(skip));
+        } else {  // across segments: a zero-copy clone of the rest
+            s.payload = s.payload.clone_range(skip, s.payload.length() - skip, pool_);
+            if (!s.payload) return;
+        }
+        seq = rcv_nxt_;
+    }
+    const SeqNum right = rcv_adv_ > rcv_nxt_ ? rcv_adv_ : rcv_nxt_;
+    if (seq + s.payload.length() > right) {
+        const auto keep = static_cast<std::uint32_t>(right - seq);
+        if (keep == 0) return;
+        s.payload.truncate(keep);
+    }
+    if (seq != rcv_nxt_) {
+        ooo_.insert(seq, std::move(s.payload));
+        send_ack(now);
+        return;
+    }
+    const bool filled_hole = !ooo_.empty();
+    const std::uint32_t n = s.payload.length();
+    rx_.push(std::move(s.payload));
+    rcv_nxt_ += n;
+    while (buf::PacketBuf more = ooo_.pop_in_order(rcv_nxt_)) {
+        rcv_nxt_ += more.length();
+        rx_.push(std::move(more));
+    }
+    if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) {
+        ooo_fin_.reset();
+        process_fin(now);
+        return;
+    }
+    // Delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2): every second full segment at once,
+    // the first ones at once (Linux's quick-ack start), a hole filled at once, else within
+    // the delayed-ACK timeout.
+    ++unacked_segments_;
+    if (filled_hole || quickacks_ > 0 || unacked_segments_ >= 2) {
+        if (quickacks_ > 0) --quickacks_;
+        send_ack(now);
+    } else if (delack_deadline_ == time::Instant::max()) {
+        delack_deadline_ = now + config_.delayed_ack;
+    }
+}
+
+// The eighth check: the peer's FIN, in order.
+void Tcb::process_fin(time::Instant now) noexcept {
+    rcv_nxt_ += 1;
+    fin_received_ = true;
+    switch (state_) {
+        case State::syn_received:
+        case State::established:
+            state_ = State::close_wait;
+            break;
+        case State::fin_wait_1:
+            // Our FIN acknowledged already would have made it FIN-WAIT-2.
+            state_ = State::closing;
+            break;
+        case State::fin_wait_2:
+            enter_time_wait(now);
+            break;
+        case State::time_wait:
+            time_wait_deadline_ = now + config_.time_wait;  // restart 2 MSL
+            break;
+        default:
+            break;
+    }
+    send_ack(now);
+}
+
+// §3.10.7.3: SYN-SENT.
+void Tcb::input_syn_sent(Segment& s, time::Instant now) noexcept {
+    const wire::TcpRepr& h = s.header;
+    if (h.has(TcpFlags::ack) && (h.ack <= iss_ || h.ack > snd_max_)) {
+        if (!h.has(TcpFlags::rst)) send_rst(h.ack);
+        return;
+    }
+    if (h.has(TcpFlags::rst)) {
+        if (h.has(TcpFlags::ack)) fail(ECONNREFUSED);  // "error: connection reset"
+        return;
+    }
+    if (!h.has(TcpFlags::syn)) return;
+    irs_ = h.seq;
+    rcv_nxt_ = h.seq + 1;
+    negotiate(h.options);
+    if (ts_enabled_) {
+        ts_recent_ = h.options.timestamps->value;
+        ts_recent_age_ = now;
+    }
+    snd_wnd_ = h.window;  // a SYN's window is never scaled
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = h.seq;
+    snd_wl2_ = h.ack;
+    if (h.has(TcpFlags::ack)) {
+        if (rtt_probe_) rtt_probe_.reset();
+        if (retries_ == 0) rtt_.sample(now - syn_sent_at_);
+        snd_una_ = h.ack;
+        rto_deadline_ = time::Instant::max();
+        retries_ = 0;
+        state_ = State::established;
+        send_ack(now);
+        output(now);
+        return;
+    }
+    // Simultaneous open (§3.10.7.3 fourth): SYN-RECEIVED, SYN-ACK with our ISS.
+    state_ = State::syn_received;
+    send_syn(true, now);
+}
+
+}  // namespace pollux::tcp
