@@ -161,7 +161,7 @@ int Socket::get_socket_option(int name, std::span<std::uint8_t> out, std::size_t
             write_int(protocol_, out, len);
             return 0;
         case SO_ACCEPTCONN:
-            write_int(0, out, len);  // TCP listeners override via protocol state (later)
+            write_int(accepting() ? 1 : 0, out, len);
             return 0;
         case kRcvtimeoOld:
         case kRcvtimeoNew:

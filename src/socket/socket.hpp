@@ -113,6 +113,8 @@ public:
     // After connect() said -EINPROGRESS: -EAGAIN while the handshake runs, then 0 or the
     // error that ended it (what a blocking connect returns, and SO_ERROR reports).
     virtual int finish_connect() noexcept { return 0; }
+    // SO_ACCEPTCONN: listening.
+    virtual bool accepting() const noexcept { return false; }
 
     // setsockopt(2) / getsockopt(2). `len` is in: the caller's buffer size, out: the bytes
     // written. The API has checked the pointers.

@@ -102,8 +102,7 @@ void Tcb::negotiate(const wire::TcpOptions& peer) noexcept {
     cc_->set_mss(snd_mss_);
 }
 
-long Tcb::send(std::span<const iovec> data, bool more, time::Instant now) noexcept {
-    (void)more;
+long Tcb::send(std::span<const iovec> data, time::Instant now) noexcept {
     if (pending_error_ != 0) return -take_error();
     if (fin_queued_) return -EPIPE;
     switch (state_) {
@@ -230,7 +229,7 @@ void Tcb::fail(int error) noexcept {
     state_ = State::closed;
     tx_.clear();
     ooo_.clear();
-    rto_deadline_ = persist_deadline_ = keepalive_deadline_ = delack_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = delack_deadline_ = time::Instant::max();
 }
 
 }  // namespace pollux::tcp

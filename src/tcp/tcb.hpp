@@ -11,7 +11,8 @@
 //
 // Files: tcb.cpp (opens, the application calls, state changes), tcb_input.cpp (§3.10.7
 // "SEGMENT ARRIVES"), tcb_output.cpp (what may leave: window, Nagle, cwnd, ACK policy),
-// tcb_timers.cpp (retransmission, delayed ACK, persist, keepalive, TIME_WAIT).
+// tcb_timers.cpp (retransmission, delayed ACK, persist, TIME_WAIT). Keepalive, MSG_MORE /
+// TCP_CORK and SACK-based recovery are not there yet (README: limits).
 #pragma once
 
 #include <sys/uio.h>
@@ -67,10 +68,6 @@ struct TcbConfig {
     time::Duration delayed_ack = time::Duration::from_ms(40);  // TCP_DELACK_MIN
     time::Duration time_wait = time::Duration::from_s(60);     // TCP_TIMEWAIT_LEN (2*MSL)
     bool nodelay = false;            // TCP_NODELAY: no Nagle
-    time::Duration keepalive_idle = time::Duration::from_s(7200);
-    time::Duration keepalive_interval = time::Duration::from_s(75);
-    int keepalive_probes = 9;
-    bool keepalive = false;          // SO_KEEPALIVE
 };
 
 // A segment as the TCB receives it: the parsed header and its payload, trimmed to the
@@ -124,7 +121,7 @@ public:
     // ---- the application's calls (-errno on failure) ----
     // Appends to the send buffer (as much as SO_SNDBUF allows) and sends what may leave.
     // -EAGAIN when the buffer is full, -EPIPE after shutdown(SHUT_WR) or close.
-    long send(std::span<const iovec> data, bool more, time::Instant now) noexcept;
+    long send(std::span<const iovec> data, time::Instant now) noexcept;
     // Reads in-order data; 0 at end of stream; -EAGAIN when nothing is there yet.
     long recv(std::span<const iovec> data, bool peek, time::Instant now) noexcept;
     // SHUT_WR: queue a FIN after the data (§3.10.4).
@@ -137,6 +134,12 @@ public:
     // An ICMP error about this connection (Linux tcp_v4_err): a hard one ends a connection
     // that is still opening; otherwise it is the soft error a later timeout reports.
     void icmp_error(int error, bool hard) noexcept;
+
+    // TCP_NODELAY: turning it on sends what Nagle held back (Linux tcp_push_pending_frames).
+    void set_nodelay(bool on, time::Instant now) noexcept {
+        config_.nodelay = on;
+        if (on) output(now);
+    }
 
     // ---- state ----
     State state() const noexcept { return state_; }
@@ -230,7 +233,6 @@ private:
     // Timers (deadlines; the layer's wheel is armed to poll_at()).
     time::Instant rto_deadline_ = time::Instant::max();
     time::Instant persist_deadline_ = time::Instant::max();
-    time::Instant keepalive_deadline_ = time::Instant::max();
     time::Instant time_wait_deadline_ = time::Instant::max();
     int retries_ = 0;                  // consecutive RTOs without progress
     std::uint32_t total_retransmits_ = 0;

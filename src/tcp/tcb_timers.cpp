@@ -1,5 +1,5 @@
 // Tcb timers: retransmission (RFC 6298), delayed ACK (RFC 1122 §4.2.3.2), persist
-// (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6) and TIME-WAIT (§3.10.7.4).
+// (RFC 9293 §3.8.6.1) and TIME-WAIT (§3.10.7.4).
 #include <algorithm>
 #include <cerrno>
 
@@ -11,14 +11,14 @@ using wire::SeqNum;
 using wire::TcpFlags;
 
 time::Instant Tcb::poll_at() const noexcept {
-    return std::min({rto_deadline_, delack_deadline_, persist_deadline_, keepalive_deadline_, time_wait_deadline_});
+    return std::min({rto_deadline_, delack_deadline_, persist_deadline_, time_wait_deadline_});
 }
 
 void Tcb::arm_retransmit(time::Instant now) noexcept { rto_deadline_ = now + rtt_.rto(); }
 
 void Tcb::enter_time_wait(time::Instant now) noexcept {
     state_ = State::time_wait;
-    rto_deadline_ = persist_deadline_ = keepalive_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = time::Instant::max();
     time_wait_deadline_ = now + config_.time_wait;
 }
 

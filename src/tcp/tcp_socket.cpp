@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace pollux::tcp {
 
@@ -27,6 +28,7 @@ void TcpSocket::make_tcb() {
     TcbConfig c = layer_.config().tcb;
     c.rcvbuf = static_cast<std::uint32_t>(options().rcvbuf);
     c.sndbuf = static_cast<std::uint32_t>(options().sndbuf);
+    c.nodelay = nodelay_;
     tcb_ = std::make_unique<Tcb>(c, *this, layer_.ip().interface().pool(), local_, remote_);
 }
 
@@ -138,7 +140,7 @@ long TcpSocket::sendmsg(std::span<const iovec> data, const socket::Destination&,
     if ((shutdown_state() & socket::kShutdownWrite) != 0) return -EPIPE;
     const State s = tcb_->state();
     if (s == State::syn_sent || s == State::syn_received) return -EAGAIN;  // wait for the handshake
-    const long n = tcb_->send(data, (flags & MSG_MORE) != 0, now);
+    const long n = tcb_->send(data, now);
     after_event(now);
     return n;
 }
@@ -208,6 +210,39 @@ void TcpSocket::close() noexcept {
     orphan_ = true;
     layer_.adopt_orphan(*this);
     after_event(now);
+}
+
+// do_tcp_setsockopt(): an int of at least 4 bytes (EINVAL), then the option.
+int TcpSocket::protocol_setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept {
+    if (level != IPPROTO_TCP) return -ENOPROTOOPT;
+    if (value.size() < sizeof(int)) return -EINVAL;
+    int v = 0;
+    std::memcpy(&v, value.data(), sizeof v);
+    switch (name) {
+        case TCP_NODELAY:
+            nodelay_ = v != 0;
+            if (tcb_) {
+                tcb_->set_nodelay(nodelay_, layer_.now());
+                after_event(layer_.now());
+            }
+            return 0;
+        default:
+            return -ENOPROTOOPT;
+    }
+}
+
+int TcpSocket::protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept {
+    if (level != IPPROTO_TCP) return Socket::protocol_getsockopt(level, name, out, len);
+    switch (name) {
+        case TCP_NODELAY: {
+            const int v = nodelay_ ? 1 : 0;
+            len = std::min({len, sizeof v, out.size()});
+            std::memcpy(out.data(), &v, len);
+            return 0;
+        }
+        default:
+            return -ENOPROTOOPT;
+    }
 }
 
 void TcpSocket::transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept {

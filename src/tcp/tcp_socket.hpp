@@ -37,6 +37,7 @@ public:
     int listen(int backlog) noexcept override;
     int accept(socket::Socket*& out, wire::Endpoint& peer) noexcept override;
     int finish_connect() noexcept override;
+    bool accepting() const noexcept override { return listening_; }
 
     void transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept override;
 
@@ -55,6 +56,10 @@ public:
     const wire::Endpoint& remote() const noexcept { return remote_; }
 
 private:
+    // IPPROTO_TCP options: TCP_NODELAY; the others (TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE,
+    // TCP_INFO, TCP_CONGESTION, ...) are not there yet: ENOPROTOOPT.
+    int protocol_setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept override;
+    int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept override;
     void after_event(time::Instant now) noexcept;
     void promote(TcpSocket& child) noexcept;  // SYN-RECEIVED -> accept queue
     void forget_embryo(TcpSocket& child) noexcept;
@@ -70,6 +75,7 @@ private:
     bool listening_ = false;
     bool orphan_ = false;
     bool connecting_ = false;
+    bool nodelay_ = false;
     int backlog_ = 0;
     TcpSocket* parent_ = nullptr;
     std::vector<std::unique_ptr<TcpSocket>> embryos_;
