@@ -76,7 +76,7 @@ struct Fixture {
     }
     long send(const Bytes& b) {
         const iovec v{const_cast<std::uint8_t*>(b.data()), b.size()};
-        return tcb.send({&v, 1}, false, now);
+        return tcb.send({&v, 1}, now);
     }
     Bytes recv(std::size_t n = 1 << 20) {
         Bytes b(n);
