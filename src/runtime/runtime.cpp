@@ -162,6 +162,7 @@ extern "C" int px_init(int argc, char** argv) {
     sc.udp.tx_checksum_offload = runtime->port->capabilities().tx_udp_checksum;
     sc.udp.port_seed = rte_rand();
     sc.tcp.tx_checksum_offload = runtime->port->capabilities().tx_tcp_checksum;
+    sc.tcp.tx_checksum_offload_chained = runtime->port->driver_name() != "net_tap";
     sc.tcp.port_seed = rte_rand();
     sc.tcp.isn_key[0] = rte_rand();  // RFC 6528: a secret chosen at start
     sc.tcp.isn_key[1] = rte_rand();

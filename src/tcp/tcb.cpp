@@ -53,6 +53,7 @@ static std::uint8_t wscale_for(std::uint32_t rcvbuf) noexcept {
 
 void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
     iss_ = iss;
+    recover_ = iss;  // RFC 6582 §3.2 step 1
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
@@ -66,6 +67,7 @@ void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) no
     irs_ = syn.seq;
     rcv_nxt_ = syn.seq + 1;
     iss_ = iss;
+    recover_ = iss;  // RFC 6582 §3.2 step 1
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
@@ -162,6 +164,7 @@ void Tcb::shutdown_write(time::Instant now) noexcept {
             break;
         case State::syn_sent:
             state_ = State::closed;  // §3.10.4: delete the TCB
+            rto_deadline_ = time::Instant::max();
             return;
         default:
             return;
@@ -186,7 +189,7 @@ void Tcb::abort(time::Instant now) noexcept {
         case State::fin_wait_1:
         case State::fin_wait_2:
         case State::close_wait:
-            send_rst(snd_nxt_);
+            send_rst(snd_max_);  // the RFC's SND.NXT: an RTO may have rewound ours
             break;
         default:
             break;

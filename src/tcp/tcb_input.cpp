@@ -49,6 +49,8 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     }
     // First: the sequence number (§3.10.7.4 table).
     if (!acceptable(h, len)) {
+        // A retransmitted FIN in TIME-WAIT: ACK it and restart the 2 MSL wait (§3.10.7.4).
+        if (state_ == State::time_wait && h.has(TcpFlags::fin)) time_wait_deadline_ = now + config_.time_wait;
         if (!h.has(TcpFlags::rst)) send_ack(now);
         return;
     }
@@ -75,7 +77,10 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     const SeqNum fin_seq = h.seq + len;
     process_data(s, now);
     if (fin && fin_seq == rcv_nxt_) process_fin(now);
-    else if (fin && fin_seq > rcv_nxt_) ooo_fin_ = fin_seq;  // after a hole: waits for it
+    else if (fin && fin_seq > rcv_nxt_) {
+        ooo_fin_ = fin_seq;  // after a hole: waits for it; a duplicate ACK now (RFC 5681 §4.2)
+        if (len == 0) send_ack(now);
+    }
     output(now);
 }
 
@@ -183,8 +188,7 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
         rtt_.sample(now - rtt_probe_->second);
     }
     if (rtt_probe_ && h.ack >= rtt_probe_->first) rtt_probe_.reset();
-    rtt_.reset_backoff();
-    retries_ = 0;
+    retries_ = 0;  // the backoff itself ends with the next valid RTT sample (RFC 6298 §5, Linux)
     // Sequence space beyond the data: our SYN (acked in SYN-RECEIVED / SYN-SENT) and FIN.
     if (snd_una_ == iss_ && acked > 0) --acked;
     const std::uint32_t data = std::min<std::uint32_t>(acked, static_cast<std::uint32_t>(tx_.size()));
@@ -217,7 +221,8 @@ void Tcb::on_duplicate_ack(time::Instant now) noexcept {
         cc_->on_dupack_in_recovery();
         return;
     }
-    if (dupacks_ == 3 && !(snd_una_ <= recover_ && recover_ != iss_ && snd_una_ < recover_)) {
+    // RFC 6582 §3.2 step 2: only when the cumulative ACK is beyond the last recovery point.
+    if (dupacks_ == 3 && snd_una_ > recover_) {
         in_recovery_ = true;
         recover_ = snd_max_;
         cc_->on_enter_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);

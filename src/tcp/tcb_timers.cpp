@@ -31,11 +31,13 @@ void Tcb::on_timer(time::Instant now) noexcept {
     if (delack_deadline_ <= now) send_ack(now);
     if (rto_deadline_ <= now) retransmit_timeout(now);
     if (persist_deadline_ <= now) {
-        // A zero-window probe: one byte past the window, to make the peer answer with its
-        // current window; the interval backs off like the RTO.
+        // A zero-window probe (RFC 9293 §3.8.6.1) as Linux sends it (tcp_xmit_probe_skb):
+        // an ACK with an old sequence number, SND.UNA - 1, which the peer must answer with
+        // its current window; it carries no new data, so nothing is left unacknowledged.
+        // The interval backs off like the RTO.
         persist_deadline_ = time::Instant::max();
         if (snd_wnd_ == 0 && tx_.size() > static_cast<std::size_t>(snd_nxt_ - snd_una_)) {
-            send_segment(snd_nxt_, 1, TcpFlags::ack, now);
+            send_segment(snd_una_ - 1, 0, TcpFlags::ack, now);
             rtt_.backoff();
             persist_deadline_ = now + rtt_.rto();
         }
@@ -82,6 +84,7 @@ void Tcb::retransmit_timeout(time::Instant now) noexcept {
     }
     cc_->on_rto(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);
     in_recovery_ = false;
+    recover_ = snd_max_;  // RFC 6582 §3.2: go-back-N's duplicate ACKs start no fast retransmit
     dupacks_ = 0;
     rtt_.backoff();
     snd_nxt_ = snd_una_;

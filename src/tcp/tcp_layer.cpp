@@ -64,7 +64,8 @@ void TcpLayer::send_segment(const wire::Endpoint& local, const wire::Endpoint& r
     h.emit_header(header, local.address, remote.address);
     const bool loop = ip_.is_loopback_destination(remote.address);
     const bool fits = wire::ipv4::min_header_len + h.buffer_len() <= ip_.interface().mtu();
-    if (config_.tx_checksum_offload && fits && !loop) {
+    const bool offload = config_.tx_checksum_offload && (config_.tx_checksum_offload_chained || segment.segment_count() == 1);
+    if (offload && fits && !loop) {
         segment.set_header_lengths(0, wire::ipv4::min_header_len, static_cast<std::uint8_t>(hl));
         segment.request_tcp_checksum();
     } else if (!loop) {

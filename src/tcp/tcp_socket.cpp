@@ -308,6 +308,8 @@ void TcpSocket::forget_embryo(TcpSocket& child) noexcept {
 void TcpSocket::after_event(time::Instant now) noexcept {
     (void)now;
     if (!tcb_) return;
+    layer_.counters().retrans_segs.add(tcb_->retransmits() - retransmits_counted_);
+    retransmits_counted_ = tcb_->retransmits();
     const time::Instant at = tcb_->poll_at();
     if (at == time::Instant::max()) {
         timer_.cancel();

@@ -76,6 +76,7 @@ private:
     bool orphan_ = false;
     bool connecting_ = false;
     bool nodelay_ = false;
+    std::uint32_t retransmits_counted_ = 0;  // the TCB's retransmissions already in RetransSegs
     int backlog_ = 0;
     TcpSocket* parent_ = nullptr;
     std::vector<std::unique_ptr<TcpSocket>> embryos_;

@@ -360,7 +360,7 @@ TEST_CASE("SYN on an established connection gets a challenge ACK (RFC 5961 §4)"
     CHECK(f.out.pop().h.flags == TcpFlags::ack);
 }
 
-TEST_CASE("RTO: the head is retransmitted after 1 s, then 2 s, and an ACK resets the backoff", "[tcp][tcb]") {
+TEST_CASE("RTO: the head is retransmitted after 1 s, then 2 s; an ACK without an RTT sample keeps the backoff", "[tcp][tcb]") {
     Fixture f;
     f.establish_passive();
     REQUIRE(f.send(pattern(100, 6)) == 100);
@@ -376,7 +376,7 @@ TEST_CASE("RTO: the head is retransmitted after 1 s, then 2 s, and an ACK resets
     CHECK(f.tcb.retransmits() == 2);
     f.feed(f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1101)));
     CHECK(f.tcb.poll_at() == Instant::max());
-    CHECK(f.tcb.rtt().rto() == Duration::from_s(1));  // no sample (Karn), backoff undone
+    CHECK(f.tcb.rtt().rto() == Duration::from_s(4));  // no valid sample (Karn): the backoff stays
 }
 
 TEST_CASE("sequence numbers wrap: ISS near 2^32", "[tcp][tcb]") {
@@ -404,9 +404,9 @@ TEST_CASE("zero window: the persist timer probes, and an opening window resumes 
     REQUIRE(f.send(pattern(100, 8)) == 100);
     CHECK(f.out.sent.empty());
     f.advance(Duration::from_s(1));
-    const Sent probe = f.out.pop();
-    CHECK(probe.data.size() == 1);
-    CHECK(probe.h.seq == SeqNum(1001));
+    const Sent probe = f.out.pop();  // Linux's probe: no data, SEG.SEQ = SND.UNA - 1
+    CHECK(probe.data.empty());
+    CHECK(probe.h.seq == SeqNum(1000));
     f.feed(f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001), 1000));
     const Sent data = f.out.pop();
     CHECK(data.data.size() == 100);
