@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -51,6 +52,18 @@ enum class OutputResult : std::uint8_t {
     // source to a destination off this host (Linux's route lookup refuses it).
     invalid,
 };
+
+// The errno a datagram socket's send returns for an output result: 0 for ok, else -errno.
+constexpr int output_errno(OutputResult r) noexcept {
+    switch (r) {
+        case OutputResult::ok: return 0;
+        case OutputResult::no_route: return -ENETUNREACH;
+        case OutputResult::too_big: return -EMSGSIZE;
+        case OutputResult::invalid: return -EINVAL;
+        case OutputResult::no_buffers: break;
+    }
+    return -ENOBUFS;
+}
 
 class Ipv4Layer final : public iface::Ipv4Receiver {
 public:

@@ -8,6 +8,7 @@
 
 #include "raw/raw_layer.hpp"
 #include "socket/datagram_read.hpp"
+#include "socket/datagram_send_result.hpp"
 #include "socket/iovec_copy.hpp"
 
 namespace pollux::raw {
@@ -155,21 +156,7 @@ long RawSocket::send_hdrincl(std::span<const iovec> data, std::size_t len, wire:
         wire::Ipv4View(head).src().is_unspecified()) {
         source_.to_bytes(&head[wire::ipv4::src_offset]);
     }
-    switch (ip.output_raw(std::move(datagram), now)) {
-        case ip::OutputResult::ok:
-            layer_.counters().out_datagrams.add();
-            return static_cast<long>(len);
-        case ip::OutputResult::invalid:
-            return -EINVAL;
-        case ip::OutputResult::too_big:
-            return -EMSGSIZE;
-        case ip::OutputResult::no_route:
-            return -ENETUNREACH;
-        case ip::OutputResult::no_buffers:
-            break;
-    }
-    layer_.counters().sndbuf_errors.add();
-    return -ENOBUFS;
+    return socket::datagram_send_result(ip.output_raw(std::move(datagram), now), len, layer_.counters());
 }
 
 // raw_sendmsg() -> ip_append_data() with no transport header: the payload must fit one
@@ -190,21 +177,7 @@ long RawSocket::send_payload(std::span<const iovec> data, std::size_t len, wire:
     // IP_PMTUDISC_WANT, Linux's default: DF on every datagram that fits the path's MTU
     // (__ip_make_skb); larger ones are fragmented and go without it.
     hdr.dont_fragment = ip.is_loopback_destination(dst) || wire::ipv4::min_header_len + len <= ip.interface().mtu();
-    switch (ip.output(std::move(payload), hdr, now)) {
-        case ip::OutputResult::ok:
-            layer_.counters().out_datagrams.add();
-            return static_cast<long>(len);
-        case ip::OutputResult::no_route:
-            return -ENETUNREACH;
-        case ip::OutputResult::too_big:
-            return -EMSGSIZE;
-        case ip::OutputResult::invalid:
-            return -EINVAL;
-        case ip::OutputResult::no_buffers:
-            break;
-    }
-    layer_.counters().sndbuf_errors.add();
-    return -ENOBUFS;
+    return socket::datagram_send_result(ip.output(std::move(payload), hdr, now), len, layer_.counters());
 }
 
 // raw_recvmsg(): MSG_OOB is refused, the error queue is empty (no IP_RECVERR), then

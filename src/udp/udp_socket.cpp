@@ -7,6 +7,7 @@
 
 #include "buf/checksum.hpp"
 #include "socket/datagram_read.hpp"
+#include "socket/datagram_send_result.hpp"
 #include "socket/iovec_copy.hpp"
 #include "wire/udp.hpp"
 
@@ -173,20 +174,7 @@ long UdpSocket::send_datagram(std::span<const iovec> data, std::size_t len, cons
     hdr.protocol = wire::IpProtocol::udp;
     hdr.ttl = static_cast<std::uint8_t>(options().ttl == -1 ? ip.default_ttl() : options().ttl);
     hdr.tos = options().tos;
-    switch (ip.output(std::move(packet), hdr, now)) {
-        case ip::OutputResult::ok:
-            layer_.counters().out_datagrams.add();
-            return static_cast<long>(len);
-        case ip::OutputResult::no_route:
-            return -ENETUNREACH;
-        case ip::OutputResult::too_big:
-            return -EMSGSIZE;
-        case ip::OutputResult::invalid:
-            return -EINVAL;
-        default:
-            layer_.counters().sndbuf_errors.add();
-            return -ENOBUFS;
-    }
+    return socket::datagram_send_result(ip.output(std::move(packet), hdr, now), len, layer_.counters());
 }
 
 // udp_recvmsg(): the pending error first, then one datagram; a short buffer truncates it
