@@ -339,6 +339,22 @@ static void test_ip_level(void) {
     REQUIRE(got > 0 && parse_ip(d, (size_t)got, &p) == 0);
     CHECK(p.flags == TH_SYN && p.seq == iss && p.sport == sport);
     CHECK(px_harness_now(h) == t_syn + 1000 * MS);
+    /* One advance over two more timeouts (backoff: 2 s, then 4 s): each SYN leaves at its
+     * own instant, which its timestamp (TSval, the clock in ms here) shows. */
+    const uint8_t *ts = tcp_option(&p, 8, &olen);
+    REQUIRE(ts != NULL && olen == 8);
+    const uint32_t tsval_1s = get32(ts);
+    CHECK(tsval_1s == (uint32_t)((t_syn + 1000 * MS) / MS));
+    CHECK(px_harness_advance(h, 6500 * MS) == 0);
+    got = px_harness_drain_ip(h, d, sizeof d);
+    REQUIRE(got > 0 && parse_ip(d, (size_t)got, &p) == 0);
+    ts = tcp_option(&p, 8, &olen);
+    CHECK(p.flags == TH_SYN && ts != NULL && get32(ts) == tsval_1s + 2000);
+    got = px_harness_drain_ip(h, d, sizeof d);
+    REQUIRE(got > 0 && parse_ip(d, (size_t)got, &p) == 0);
+    ts = tcp_option(&p, 8, &olen);
+    CHECK(p.flags == TH_SYN && ts != NULL && get32(ts) == tsval_1s + 6000);
+    CHECK(px_harness_drain_ip(h, d, sizeof d) == -1 && errno == EAGAIN);
 
     /* SYN-ACK: the connection is established, SO_ERROR 0, the ACK leaves. */
     const uint8_t mss_opt[4] = {2, 4, 0x05, 0xb4};
@@ -369,6 +385,11 @@ static void test_ip_level(void) {
     got = px_harness_drain_ip(h, d, sizeof d);
     REQUIRE(got > 0 && parse_ip(d, (size_t)got, &p) == 0);
     CHECK(p.seq == iss + 4 && p.payload_len == 4 && memcmp(p.payload, "more", 4) == 0);
+    /* shutdown sends its FIN from a call that sends no data: drain still sees it. */
+    CHECK(px_shutdown(fd, SHUT_WR) == 0);
+    got = px_harness_drain_ip(h, d, sizeof d);
+    REQUIRE(got > 0 && parse_ip(d, (size_t)got, &p) == 0);
+    CHECK((p.flags & TH_FIN) != 0 && p.seq == iss + 8);
     CHECK(px_close(fd) == 0);
     px_harness_destroy(h);
 }
@@ -426,6 +447,27 @@ static size_t scripted_run(uint64_t seed, uint8_t *log, size_t cap, uint32_t *is
     return used;
 }
 
+/* The ISS of a passive open with a fixed 4-tuple at a fixed instant: only the seed
+ * (the RFC 6528 secret) can change it. */
+static uint32_t passive_iss(uint64_t seed) {
+    struct px_harness *h = make(seed, 0);
+    const int lfd = px_socket(AF_INET, SOCK_STREAM, 0);
+    const struct sockaddr_in any = in4(0, 80);
+    REQUIRE(px_bind(lfd, (const struct sockaddr *)&any, sizeof any) == 0 && px_listen(lfd, 1) == 0);
+    uint8_t f[2048];
+    size_t n = put_eth(f, BROADCAST, PEER_MAC, 0x0806);
+    n += put_arp(f + n, 1, PEER_MAC, PEER_IP, ZERO_MAC, STACK_IP);
+    REQUIRE(px_harness_inject(h, f, n) == 0);
+    while (px_harness_drain(h, f, sizeof f) > 0) {
+    }
+    struct tcp_spec syn = {PEER_IP, STACK_IP, 40000, 80, 1000, 0, TH_SYN, 65535, NULL, 0, NULL, 0};
+    inject_tcp(h, &syn);
+    struct parsed p;
+    REQUIRE(drain_ipv4(h, f, sizeof f, &p) == 0 && p.flags == (TH_SYN | TH_ACK));
+    px_harness_destroy(h);
+    return p.seq;
+}
+
 static void test_determinism(void) {
     static uint8_t a[1 << 16], b[1 << 16], c[1 << 16];
     uint32_t iss_a = 0, iss_b = 0, iss_c = 0;
@@ -436,7 +478,9 @@ static void test_determinism(void) {
     CHECK(na > 7 * 42);
     CHECK(na == nb && memcmp(a, b, na) == 0);
     CHECK(iss_a == iss_b);
-    CHECK(iss_a != iss_c);  /* the seed keys the ISN (RFC 6528) */
+    CHECK(iss_a != iss_c);
+    CHECK(passive_iss(42) == passive_iss(42));
+    CHECK(passive_iss(42) != passive_iss(43));  /* the seed keys the ISN (RFC 6528) */
     (void)nc;
     fprintf(stderr, "determinism: %zu bytes of frames, identical twice\n", na);
 }
