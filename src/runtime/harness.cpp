@@ -73,9 +73,10 @@ void Harness::PoolDeleter::operator()(rte_mempool* p) const noexcept { rte_mempo
 
 Harness::Harness(const HarnessConfig& config)
     : config_(config),
-      pool_(make_pool(config.mbufs, config.mtu)),
+      own_pool_(config.pool == nullptr ? make_pool(config.mbufs, config.mtu) : nullptr),
+      pool_(config.pool != nullptr ? config.pool : own_pool_.get()),
       clock_(config.start),
-      port_(phy::QueuePortConfig{config.mac, config.mtu, pool_.get()}),
+      port_(phy::QueuePortConfig{config.mac, config.mtu, pool_}),
       shard_(std::make_unique<Shard>(port_, clock_, harness_shard_config(config))),
       scratch_(max_frame_len) {
     shard_->start();  // the gratuitous ARP: the first frame to drain

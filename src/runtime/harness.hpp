@@ -40,6 +40,10 @@ struct HarnessConfig {
     std::uint32_t mbufs = 8191;
     time::Instant start;
     std::uint64_t seed = 0;
+    // Packet buffers: null makes a pool of `mbufs` that the harness frees; a test may pass
+    // its own (whose data room must hold an MTU-sized frame) to check that every mbuf
+    // came back after the harness is gone.
+    rte_mempool* pool = nullptr;
 };
 
 // The shard's configuration for a harness: no offloads, every secret from the seed.
@@ -90,7 +94,8 @@ private:
     };
 
     HarnessConfig config_;
-    std::unique_ptr<rte_mempool, PoolDeleter> pool_;  // first made, last freed
+    std::unique_ptr<rte_mempool, PoolDeleter> own_pool_;  // first made, last freed
+    rte_mempool* pool_;                                   // own_pool_ or the config's
     time::ManualClock clock_;
     phy::QueuePort port_;
     std::unique_ptr<Shard> shard_;
