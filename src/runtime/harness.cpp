@@ -24,7 +24,9 @@ namespace {
 constexpr std::size_t max_frame_len = 65535 + wire::ethernet::header_len + wire::ethernet::vlan_tag_len;
 
 // A timer callback may arm a timer for `now` again (it then fires in the next wheel
-// advance): this many rounds at one instant end such a chain instead of spinning forever.
+// advance): this many rounds at one instant end such a chain instead of spinning forever
+// (the clock then jumps to the advance's end, where the chain goes on). No timer of the
+// stack does this; the bound is for a bug, not a behaviour.
 constexpr int max_rounds_per_instant = 64;
 
 // SplitMix64 (Steele, Lea, Flood 2014): well-spread values from one seed, one per key.
