@@ -33,7 +33,8 @@ const char *px_dpdk_version(void);
  *   --impair SPEC, --no-offload.
  * Arguments pollux does not know are moved to follow argv[n], so that after
  * `argc -= n; argv += n;` argv[0] is the program name and the rest are the program's.
- * Returns n >= 0, or -1 with errno: EINVAL (bad arguments), EALREADY (called twice),
+ * Returns n >= 0, or -1 with errno: EINVAL (bad arguments), EALREADY (called twice, or
+ * DPDK already started by a px_harness), EBUSY (a px_harness exists, pollux/harness.h),
  * ENODEV (no usable port), ENOMEM (no memory for mbufs), EIO (EAL or port failure). */
 int px_init(int argc, char **argv);
 

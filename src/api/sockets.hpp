@@ -48,6 +48,7 @@ long wait_for(socket::Socket& s, bool receiving, bool may_block, Attempt&& attem
         if (receiving && (s.shutdown_state() & socket::kShutdownRead) != 0) return 0;
         if (runtime::stop_requested()) return -EINTR;
         if (shard.clock().now() >= deadline) return -EAGAIN;
+        if (runtime::api_context().manual_clock) return -EAGAIN;  // nothing can change: harness.h
         shard.poll_once();
         r = attempt();
         if (r != -EAGAIN) return r;

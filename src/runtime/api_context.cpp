@@ -9,10 +9,11 @@ void (*g_teardown)() = nullptr;
 
 ApiContext& api_context() noexcept { return g_context; }
 
-void attach_api(Shard& shard) noexcept {
+void attach_api(Shard& shard, bool manual_clock) noexcept {
     g_context.shard = &shard;
     g_context.owner = std::this_thread::get_id();
     g_context.in_run_callback = false;
+    g_context.manual_clock = manual_clock;
 }
 
 void detach_api() noexcept {

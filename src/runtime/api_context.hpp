@@ -21,12 +21,16 @@ struct ApiContext {
     // True while px_run's function runs: the loop flushes transmit right after it, so a
     // send need not flush on its own.
     bool in_run_callback = false;
+    // The shard runs on a clock that moves only when its program says (a harness,
+    // include/pollux/harness.h): nothing can arrive or expire while a call waits, so a
+    // blocking call returns as a non-blocking one would instead of spinning forever.
+    bool manual_clock = false;
 };
 
 ApiContext& api_context() noexcept;
 
 // Makes `shard` the one the API works on, owned by the calling thread.
-void attach_api(Shard& shard) noexcept;
+void attach_api(Shard& shard, bool manual_clock = false) noexcept;
 // Closes every socket (through the hook the API registered) and forgets the shard.
 void detach_api() noexcept;
 // The API's "close every socket" function, run by detach_api().

@@ -12,6 +12,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_random.h>
 #include <rte_telemetry.h>
 
@@ -118,6 +119,8 @@ using namespace pollux::runtime;
 
 extern "C" int px_init(int argc, char** argv) {
     if (g_eal_started) return fail(EALREADY, "px_init called twice (DPDK's EAL starts once per process)");
+    if (api_context().shard != nullptr) return fail(EBUSY, "a px_harness is active (pollux/harness.h)");
+    if (rte_lcore_count() > 0) return fail(EALREADY, "DPDK's EAL already runs in this process (a px_harness started it)");
     if (argc < 1 || argv == nullptr) return fail(EINVAL, "px_init needs argc/argv");
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
