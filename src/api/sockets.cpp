@@ -5,12 +5,12 @@
 namespace pollux::api {
 
 namespace {
-std::unique_ptr<socket::FdTable<socket::Socket>> g_fds;
+std::unique_ptr<FileTable> g_fds;
 }  // namespace
 
-socket::FdTable<socket::Socket>& fds() {
+FileTable& fds() {
     if (!g_fds) {
-        g_fds = std::make_unique<socket::FdTable<socket::Socket>>();
+        g_fds = std::make_unique<FileTable>();
         runtime::set_api_teardown(&close_all);
     }
     return *g_fds;
@@ -47,6 +47,23 @@ socket::Socket* lookup(int fd, int& err) noexcept {
         return nullptr;
     }
     return s;
+}
+
+socket::Socket* lookup_socket(int fd, int& err) noexcept {
+    socket::Socket* s = lookup(fd, err);
+    if (s != nullptr && s->as_epoll() != nullptr) {
+        err = ENOTSOCK;
+        return nullptr;
+    }
+    return s;
+}
+
+time::Instant call_deadline(const socket::Socket& s, bool receiving) noexcept {
+    const auto& o = s.options();
+    const time::Instant now = runtime::api_context().shard->clock().now();
+    if (receiving ? o.rcvtimeo_immediate : o.sndtimeo_immediate) return now;
+    const time::Duration timeout = receiving ? o.rcvtimeo : o.sndtimeo;
+    return timeout == time::Duration::zero() ? time::Instant::max() : now + timeout;
 }
 
 void after_send() noexcept {

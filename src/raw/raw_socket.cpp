@@ -197,7 +197,16 @@ long RawSocket::recvmsg(std::span<const iovec> data, int flags, socket::RecvMeta
     return r.result;
 }
 
-int RawSocket::shutdown(int how) noexcept { return shutdown_datagram(how, connected_); }
+// inet_shutdown() ends with sk_state_change(): every watcher is woken.
+int RawSocket::shutdown(int how) noexcept {
+    const int r = shutdown_datagram(how, connected_);
+    if (r != -EINVAL) readiness_event(event::kWakeAll);
+    return r;
+}
+
+std::uint32_t RawSocket::poll_mask() const noexcept {
+    return event::datagram_poll_mask(!rx_.empty(), has_pending_error(), shutdown_state());
+}
 
 // inet_getname(): the receive address (else the source), and inet_sport, which is the
 // protocol number from socket() until a disconnect unhashes the socket.
@@ -224,6 +233,7 @@ int RawSocket::bytes_readable() const noexcept {
 bool RawSocket::enqueue(buf::PacketBuf&& datagram, wire::Ipv4Address from) noexcept {
     if (rx_.footprint() >= static_cast<std::size_t>(options().rcvbuf)) return false;
     rx_.push_back(std::move(datagram), from.value());
+    readiness_event(event::kWakeReadable);  // sock_def_readable()
     return true;
 }
 

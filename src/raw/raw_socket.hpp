@@ -66,6 +66,8 @@ public:
     int remote_endpoint(wire::Endpoint& out) const noexcept override;
     int bytes_readable() const noexcept override;
     void close() noexcept override;
+    // datagram_poll() over the receive queue, the pending error, the shutdown bits.
+    std::uint32_t poll_mask() const noexcept override;
 
     // ---- called by RawLayer ----
     // Linux's raw_v4_match(): this socket wants a copy of `ip`'s datagram.

@@ -113,6 +113,18 @@ int Socket::set_socket_option(int name, std::span<const std::uint8_t> value) noe
         case SO_BROADCAST:
             options_.broadcast = v != 0;
             return 0;
+        case SO_KEEPALIVE:
+            options_.keepalive = v != 0;
+            keepalive_changed();
+            return 0;
+        case SO_LINGER: {
+            linger l{};
+            if (value.size() < sizeof l) return -EINVAL;
+            std::memcpy(&l, value.data(), sizeof l);
+            options_.linger = l.l_onoff != 0;
+            if (options_.linger) options_.linger_seconds = l.l_linger;
+            return 0;
+        }
         case SO_RCVBUF:
             options_.rcvbuf = buffer_size(v, kMaxRcvbuf, kMinRcvbuf);
             return 0;
@@ -142,15 +154,26 @@ int Socket::get_socket_option(int name, std::span<std::uint8_t> out, std::size_t
         case SO_BROADCAST:
             write_int(options_.broadcast ? 1 : 0, out, len);
             return 0;
+        case SO_KEEPALIVE:
+            write_int(options_.keepalive ? 1 : 0, out, len);
+            return 0;
+        case SO_LINGER: {
+            const linger l{options_.linger ? 1 : 0, options_.linger_seconds};
+            write_out(&l, sizeof l, out, len);
+            return 0;
+        }
         case SO_RCVBUF:
             write_int(options_.rcvbuf, out, len);
             return 0;
         case SO_SNDBUF:
             write_int(options_.sndbuf, out, len);
             return 0;
-        case SO_ERROR:
-            write_int(-take_pending_error(), out, len);
+        case SO_ERROR: {
+            int e = -take_pending_error();
+            if (e == 0) e = take_protocol_error();
+            write_int(e, out, len);
             return 0;
+        }
         case SO_TYPE:
             write_int(type_, out, len);
             return 0;

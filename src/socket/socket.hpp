@@ -23,6 +23,10 @@
 
 #include "time/instant.hpp"
 #include "wire/endpoint.hpp"
+// ==== epoll readiness (src/event): includes ====
+#include "event/poll_mask.hpp"
+#include "event/watch_list.hpp"
+// ==== end epoll readiness: includes ====
 
 namespace pollux::socket {
 
@@ -65,6 +69,9 @@ struct SocketOptions {
     int ttl = -1;  // IP_TTL; -1: the route's default (64)
     std::uint8_t tos = 0;
     bool hdrincl = false;  // IP_HDRINCL (raw sockets)
+    bool keepalive = false;  // SO_KEEPALIVE
+    bool linger = false;     // SO_LINGER's l_onoff
+    int linger_seconds = 0;  // and its l_linger (0 with l_onoff: close() resets)
 };
 
 inline constexpr std::uint8_t kShutdownRead = 1;   // Linux RCV_SHUTDOWN
@@ -143,6 +150,11 @@ protected:
     virtual int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept;
     // Called after SO_REUSEADDR / SO_REUSEPORT change (a bound socket tells its port manager).
     virtual void options_changed() noexcept {}
+    // Called after SO_KEEPALIVE changes (Linux's sk_prot->keepalive: TCP plans its probes).
+    virtual void keepalive_changed() noexcept {}
+    // SO_ERROR's second source: an error the protocol keeps itself (a TCP connection's
+    // ECONNREFUSED, ECONNRESET, ETIMEDOUT), taken and cleared; 0 when there is none.
+    virtual int take_protocol_error() noexcept { return 0; }
 
     // sock_error(): the pending error, cleared; 0 when there is none. Returned negated.
     int take_pending_error() noexcept {
@@ -172,6 +184,30 @@ private:
     bool nonblocking_ = false;
     bool cloexec_ = false;
     int other_status_flags_ = 0;
+
+    // ==== epoll readiness (src/event) ====
+    // A socket is pollable: poll_mask() is Linux's f_op->poll (tcp_poll, udp_poll,
+    // datagram_poll), and the watcher list holds the epoll items watching it. A protocol
+    // reports changes either as events (readiness_event(key): "data arrived", "error set")
+    // with poll_mask() computed on demand, or as snapshots (publish_readiness(mask, level))
+    // that poll_mask() then returns by default. Removing the fd from the API's table
+    // detaches the watchers (eventpoll_release); destroying the socket does too.
+public:
+    virtual std::uint32_t poll_mask() const noexcept { return watchers_.published_mask(); }
+    event::WatchList& watchers() noexcept { return watchers_; }
+    // Non-null for an epoll instance's table entry (src/api/epoll_file.hpp): epoll fds
+    // share the socket fd space, as Linux's share the process's file table.
+    virtual event::Epoll* as_epoll() noexcept { return nullptr; }
+
+protected:
+    void readiness_event(std::uint32_t key) noexcept { watchers_.wake(key); }
+    void publish_readiness(std::uint32_t mask, std::size_t level) noexcept { watchers_.publish(mask, level); }
+
+private:
+    static std::uint32_t poll_thunk(const void* self) noexcept { return static_cast<const Socket*>(self)->poll_mask(); }
+    static_assert(event::kRcvShutdown == kShutdownRead && event::kSendShutdown == kShutdownWrite);
+    event::WatchList watchers_{this, &Socket::poll_thunk};
+    // ==== end epoll readiness ====
 };
 
 }  // namespace pollux::socket

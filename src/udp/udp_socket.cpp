@@ -194,7 +194,16 @@ long UdpSocket::recvmsg(std::span<const iovec> data, int flags, socket::RecvMeta
     return r.result;
 }
 
-int UdpSocket::shutdown(int how) noexcept { return shutdown_datagram(how, connected_); }
+// inet_shutdown() ends with sk_state_change(): every watcher is woken.
+int UdpSocket::shutdown(int how) noexcept {
+    const int r = shutdown_datagram(how, connected_);
+    if (r != -EINVAL) readiness_event(event::kWakeAll);
+    return r;
+}
+
+std::uint32_t UdpSocket::poll_mask() const noexcept {
+    return event::datagram_poll_mask(!rx_.empty(), has_pending_error(), shutdown_state());
+}
 
 int UdpSocket::local_endpoint(wire::Endpoint& out) const noexcept {
     out = bound_ ? local_ : wire::Endpoint{};
@@ -217,11 +226,14 @@ int UdpSocket::bytes_readable() const noexcept {
 bool UdpSocket::enqueue(buf::PacketBuf&& payload, const wire::Endpoint& from) noexcept {
     if (rx_.footprint() > static_cast<std::size_t>(options().rcvbuf)) return false;
     rx_.push_back(std::move(payload), tag_of(from));
+    readiness_event(event::kWakeReadable);  // sock_def_readable()
     return true;
 }
 
 void UdpSocket::icmp_error(int errno_value) noexcept {
-    if (connected_) set_pending_error(errno_value);
+    if (!connected_) return;
+    set_pending_error(errno_value);
+    readiness_event(event::kWakeError);  // sk_error_report()
 }
 
 }  // namespace pollux::udp

@@ -31,6 +31,8 @@ public:
     int remote_endpoint(wire::Endpoint& out) const noexcept override;
     int bytes_readable() const noexcept override;
     void close() noexcept override;
+    // udp_poll(): datagram_poll() over the receive queue, the pending error, the shutdown bits.
+    std::uint32_t poll_mask() const noexcept override;
 
     // ---- called by UdpLayer ----
     // Queues a datagram (mbufs trimmed to the payload) from `from`; false when the queue is

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Socket semantics by difference: runs udp_semantics built against the kernel and against
-# pollux, and fails with the diff when their logs differ (the kernel's log is the reference).
+# Socket semantics by difference: runs a *_semantics program (udp_semantics,
+# epoll_semantics) built against the kernel and against pollux, and fails with the diff
+# when their logs differ (the kernel's log is the reference).
 # Usage: compare.sh KERNEL_BINARY [POLLUX_BINARY]
 # Without POLLUX_BINARY only the kernel build runs (its log must reach "== end").
 # Exit: 0 same logs, 1 a difference or a crash, 77 (skipped) when the kernel build cannot
-# create a UDP socket at all.
+# create what its script needs (a UDP socket, an epoll instance).
 set -uo pipefail
 kernel_bin=$1
 pollux_bin=${2:-}
+name=$(basename "$kernel_bin" _kernel)  # udp_semantics, epoll_semantics
 # EAL arguments that need no hardware and share nothing with other DPDK processes.
 pollux_args=(--no-pci --no-huge -m 256 --no-shconf -l 0 '--log-level=lib.*:error'
              --vdev=net_null0 -- --ip 198.18.0.2/24)
@@ -22,7 +24,7 @@ run() {  # run NAME BINARY ARGS...: stdout to NAME.log, stderr to NAME.err; retu
 run kernel "$kernel_bin"; rc=$?
 if [ $rc -eq 77 ]; then
   cat "$dir/kernel.err"
-  echo "skipped: the kernel build cannot create a UDP socket"
+  echo "skipped: the kernel build of $name cannot run its script"
   exit 77
 fi
 if [ $rc -ne 0 ] || ! grep -qx '== end' "$dir/kernel.log"; then
@@ -53,7 +55,7 @@ if [ -n "${POLLUX_TEST_REPORT_DIR:-}" ]; then
       failed=$((failed + 1))
     fi
   done < <(sed -n 's/^== //p' "$dir/kernel.log")
-  echo "$passed $failed" >"$POLLUX_TEST_REPORT_DIR/udp_semantics.counts"
+  echo "$passed $failed" >"$POLLUX_TEST_REPORT_DIR/$name.counts"
 fi
 if diff -u --label kernel --label pollux "$dir/kernel.log" "$dir/pollux.log" >"$dir/diff"; then
   same=1

@@ -1,0 +1,98 @@
+#include "event/epoll.hpp"
+
+#include <cerrno>
+#include <new>
+
+#include "event/poll_mask.hpp"
+
+namespace pollux::event {
+
+void Epoll::clear() noexcept {
+    ready_.clear();
+    items_.clear_and_dispose([](EpollItem* item) {
+        item->target->items_.erase(item->target->items_.iterator_to(*item));
+        delete item;
+    });
+}
+
+void Epoll::enqueue(EpollItem& item) noexcept {
+    if (item.ready.is_linked()) return;
+    ready_.push_back(item);
+    ++wakeups_;
+}
+
+// ep_poll_callback(): a disabled (fired ONESHOT) item ignores wake-ups; a key that names
+// events filters by interest (EPOLLERR and EPOLLHUP are always of interest).
+void Epoll::callback(EpollItem& item, std::uint32_t key) noexcept {
+    if (!item.armed()) return;
+    if (key != kWakeAll && (key & item.events) == 0) return;
+    enqueue(item);
+}
+
+int Epoll::add(int fd, WatchList& target, const epoll_event& event) noexcept {
+    Items::insert_commit_data commit;
+    const auto [pos, fresh] = items_.insert_check(fd, FdLess{}, commit);
+    (void)pos;
+    if (!fresh) return -EEXIST;
+    auto* item = new (std::nothrow) EpollItem;
+    if (item == nullptr) return -ENOMEM;
+    item->fd = fd;
+    item->events = event.events | EPOLLERR | EPOLLHUP;
+    item->data = event.data;
+    item->epoll = this;
+    item->target = &target;
+    items_.insert_commit(*item, commit);
+    target.items_.push_back(*item);
+    if (revents(*item) != 0) enqueue(*item);
+    return 0;
+}
+
+int Epoll::modify(int fd, const epoll_event& event) noexcept {
+    const auto it = items_.find(fd, FdLess{});
+    if (it == items_.end()) return -ENOENT;
+    if ((it->events & EPOLLEXCLUSIVE) != 0) return -EINVAL;
+    it->events = event.events | EPOLLERR | EPOLLHUP;
+    it->data = event.data;
+    if (revents(*it) != 0) enqueue(*it);
+    return 0;
+}
+
+int Epoll::remove(int fd) noexcept {
+    const auto it = items_.find(fd, FdLess{});
+    if (it == items_.end()) return -ENOENT;
+    forget(*it);
+    return 0;
+}
+
+void Epoll::forget(EpollItem& item) noexcept {
+    if (item.ready.is_linked()) ready_.erase(ready_.iterator_to(item));
+    items_.erase(items_.iterator_to(item));
+    item.target->items_.erase(item.target->items_.iterator_to(item));
+    delete &item;
+}
+
+// ep_send_events(): each queued item is taken off the list and re-polled; one that
+// reports nothing is dropped (it was ready when queued, no longer). Level-triggered items
+// that reported go back to the tail after the scan, behind what the scan did not reach.
+int Epoll::collect(std::span<epoll_event> out) noexcept {
+    ReadyList requeue;
+    std::size_t n = 0;
+    while (n < out.size() && !ready_.empty()) {
+        EpollItem& item = ready_.front();
+        ready_.pop_front();
+        const std::uint32_t r = revents(item);
+        if (r == 0) continue;
+        out[n].events = r;
+        out[n].data = item.data;
+        ++n;
+        if ((item.events & EPOLLONESHOT) != 0) {
+            item.events &= kPrivateBits;
+        } else if ((item.events & EPOLLET) == 0) {
+            requeue.push_back(item);
+        }
+    }
+    ready_.splice(ready_.end(), requeue);
+    return static_cast<int>(n);
+}
+
+}  // namespace pollux::event
