@@ -219,7 +219,7 @@ static void tcp_echo_accept(struct echo_server *s) {
 static void tcp_connection_poll(struct echo_server *s, struct tcp_connection *c) {
     for (;;) {
         if (c->sent < c->length) {
-            /* MSG_NOSIGNAL: a Linux port must not die of SIGPIPE; pollux raises none. */
+            /* MSG_NOSIGNAL: a peer that reset must not kill the server with SIGPIPE (pollux raises it as Linux does). */
             ssize_t n = px_send(c->fd, c->buffer + c->sent, c->length - c->sent, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return; /* send buffer full */

@@ -6,6 +6,8 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -14,7 +16,9 @@
 #include <climits>
 #include <cstdarg>
 #include <cstring>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "api/sockets.hpp"
 #include "raw/raw_socket.hpp"
@@ -84,23 +88,87 @@ time::Instant now() noexcept { return runtime::api_context().shard->clock().now(
 
 bool may_block(const socket::Socket& s, int flags) noexcept { return !s.nonblocking() && (flags & MSG_DONTWAIT) == 0; }
 
-// The calls behind send/sendto/sendmsg/write/writev.
+// What is left of an iovec array after `done` bytes: the caller's array while nothing was
+// done (no copy on the common path), a copy with its first entry trimmed after that.
+class IovRest {
+public:
+    explicit IovRest(std::span<const iovec> iov) noexcept : iov_(iov) {}
+    std::span<const iovec> rest() const noexcept { return iov_; }
+    std::size_t total() const noexcept {
+        std::size_t n = 0;
+        for (const iovec& v : iov_) n += v.iov_len;
+        return n;
+    }
+    // Only after a partial transfer of a call that then waits: the copy is not on the
+    // path of a call that completes at once.
+    void advance(std::size_t n) {
+        if (copy_.empty()) copy_.assign(iov_.begin(), iov_.end());
+        std::size_t first = static_cast<std::size_t>(iov_.data() - copy_.data());
+        while (n > 0 && first < copy_.size()) {
+            const std::size_t step = std::min(n, copy_[first].iov_len);
+            copy_[first].iov_base = static_cast<std::uint8_t*>(copy_[first].iov_base) + step;
+            copy_[first].iov_len -= step;
+            n -= step;
+            if (copy_[first].iov_len == 0) ++first;
+        }
+        iov_ = std::span<const iovec>(copy_.data() + first, copy_.size() - first);
+    }
+
+private:
+    std::span<const iovec> iov_;
+    std::vector<iovec> copy_;
+};
+
+// The calls behind send/sendto/sendmsg/write/writev. A blocking send on a stream socket
+// returns only when all of it is queued (tcp_sendmsg() waits for buffer space as often as
+// needed), or with the count queued so far when the timeout, a signal or an error ends
+// the wait.
 long send_common(int fd, std::span<const iovec> iov, const sockaddr* name, socklen_t namelen, int flags) noexcept {
     int err = 0;
-    socket::Socket* s = lookup(fd, err);
+    socket::Socket* s = lookup_socket(fd, err);
     if (s == nullptr) return -err;
     const socket::Destination to = destination_of(name, namelen);
-    const long r = wait_for(*s, false, may_block(*s, flags), [&] { return s->sendmsg(iov, to, flags, now()); });
+    const bool block = may_block(*s, flags);
+    IovRest data(iov);
+    std::optional<time::Instant> deadline;
+    long sent = 0;
+    long r = 0;
+    while (true) {
+        r = wait_for(*s, false, block, [&] { return s->sendmsg(data.rest(), to, flags, now()); }, &deadline);
+        if (r < 0) break;
+        sent += r;
+        if (s->type() != SOCK_STREAM || !block) break;
+        if (r == 0 || data.total() == static_cast<std::size_t>(r)) break;
+        data.advance(static_cast<std::size_t>(r));
+    }
     after_send();
+    if (r >= 0 || sent > 0) return sent;
+    // sk_stream_error(): EPIPE on a stream socket also raises SIGPIPE in the calling
+    // thread, unless MSG_NOSIGNAL (write(2) and writev(2) have no way to ask for that).
+    if (r == -EPIPE && s->type() == SOCK_STREAM && (flags & MSG_NOSIGNAL) == 0) pthread_kill(pthread_self(), SIGPIPE);
     return r;
 }
 
-// The calls behind recv/recvfrom/recvmsg/read/readv.
+// The calls behind recv/recvfrom/recvmsg/read/readv. MSG_WAITALL on a stream socket waits
+// until the buffer is full, or returns what came before the end of the stream, an error,
+// a signal or the timeout (tcp_recvmsg() with target = len).
 long recv_common(int fd, std::span<const iovec> iov, int flags, socket::RecvMeta& meta) noexcept {
     int err = 0;
-    socket::Socket* s = lookup(fd, err);
+    socket::Socket* s = lookup_socket(fd, err);
     if (s == nullptr) return -err;
-    return wait_for(*s, true, may_block(*s, flags), [&] { return s->recvmsg(iov, flags, meta); });
+    const bool block = may_block(*s, flags);
+    const bool wait_all = (flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0 && s->type() == SOCK_STREAM && block;
+    IovRest data(iov);
+    std::optional<time::Instant> deadline;
+    long received = 0;
+    while (true) {
+        const long r = wait_for(*s, true, block, [&] { return s->recvmsg(data.rest(), flags, meta); }, &deadline);
+        if (!wait_all) return r;
+        if (r <= 0) return received > 0 ? received : r;
+        received += r;
+        if (data.total() == static_cast<std::size_t>(r)) return received;
+        data.advance(static_cast<std::size_t>(r));
+    }
 }
 
 // rw_copy_check_uvector() / __copy_msghdr(): the iovec array itself.
@@ -115,7 +183,7 @@ int check_iovecs(const iovec* iov, std::size_t count, int too_many) noexcept {
 // `out` holds the vector to use, or -errno.
 long vector_call(int fd, const iovec* iov, int iovcnt, std::span<const iovec>& out) noexcept {
     int err = 0;
-    if (lookup(fd, err) == nullptr) return -err;
+    if (lookup_socket(fd, err) == nullptr) return -err;
     if (iovcnt < 0) return -EINVAL;
     const auto count = static_cast<std::size_t>(iovcnt);
     if (const int e = check_iovecs(iov, count, -EINVAL); e != 0) return e;
@@ -195,7 +263,7 @@ extern "C" int px_close(int fd) {
 
 extern "C" int px_listen(int fd, int backlog) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     return static_cast<int>(result(s->listen(backlog)));
 }
@@ -204,7 +272,7 @@ extern "C" int px_listen(int fd, int backlog) {
 // then the peer's address.
 extern "C" int px_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return static_cast<int>(result(-EINVAL));
     socket::Socket* child = nullptr;
@@ -236,7 +304,7 @@ extern "C" int px_accept(int fd, sockaddr* addr, socklen_t* addrlen) { return px
 // INADDR_ANY, for old programs), then the socket's own checks.
 extern "C" int px_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     if (const int e = api::check_user_address(addr, addrlen); e != 0) return static_cast<int>(result(e));
     if (addrlen < sizeof(sockaddr_in)) return static_cast<int>(result(-EINVAL));
@@ -252,7 +320,7 @@ extern "C" int px_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
 // inet_dgram_connect(): at least a family; AF_UNSPEC disconnects.
 extern "C" int px_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     if (const int e = api::check_user_address(addr, addrlen); e != 0) return static_cast<int>(result(e));
     if (addrlen < sizeof(sa_family_t)) return static_cast<int>(result(-EINVAL));
@@ -270,9 +338,11 @@ extern "C" int px_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 
 extern "C" int px_shutdown(int fd, int how) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
-    return static_cast<int>(result(s->shutdown(how)));
+    const int r = s->shutdown(how);
+    api::after_send();  // the FIN leaves within the call, as Linux sends it
+    return static_cast<int>(result(r));
 }
 
 extern "C" ssize_t px_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* dest_addr,
@@ -280,7 +350,7 @@ extern "C" ssize_t px_sendto(int fd, const void* buf, size_t len, int flags, con
     if (dest_addr != nullptr) {
         if (const int e = api::check_user_address(dest_addr, addrlen); e != 0) {
             int err = 0;
-            if (api::lookup(fd, err) == nullptr) return result(-err);
+            if (api::lookup_socket(fd, err) == nullptr) return result(-err);
             return result(e);
         }
     }
@@ -304,7 +374,7 @@ extern "C" ssize_t px_writev(int fd, const iovec* iov, int iovcnt) {
 
 extern "C" ssize_t px_sendmsg(int fd, const msghdr* msg, int flags) {
     int err = 0;
-    if (api::lookup(fd, err) == nullptr) return result(-err);
+    if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (msg == nullptr) return result(-EFAULT);
     if (const int e = api::check_iovecs(msg->msg_iov, msg->msg_iovlen, -EMSGSIZE); e != 0) return result(e);
     if (const int e = api::check_control(*msg); e != 0) return result(e);
@@ -331,7 +401,7 @@ extern "C" ssize_t px_recv(int fd, void* buf, size_t len, int flags) {
 // datagram off the queue.
 extern "C" ssize_t px_read(int fd, void* buf, size_t count) {
     int err = 0;
-    if (api::lookup(fd, err) == nullptr) return result(-err);
+    if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (count == 0) return 0;
     return px_recvfrom(fd, buf, count, 0, nullptr, nullptr);
 }
@@ -345,7 +415,7 @@ extern "C" ssize_t px_readv(int fd, const iovec* iov, int iovcnt) {
 
 extern "C" ssize_t px_recvmsg(int fd, msghdr* msg, int flags) {
     int err = 0;
-    if (api::lookup(fd, err) == nullptr) return result(-err);
+    if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (msg == nullptr) return result(-EFAULT);
     if (const int e = api::check_iovecs(msg->msg_iov, msg->msg_iovlen, -EMSGSIZE); e != 0) return result(e);
     socket::RecvMeta meta;
@@ -364,7 +434,7 @@ extern "C" ssize_t px_recvmsg(int fd, msghdr* msg, int flags) {
 
 extern "C" int px_getsockname(int fd, sockaddr* addr, socklen_t* addrlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     wire::Endpoint e;
     s->local_endpoint(e);
@@ -373,7 +443,7 @@ extern "C" int px_getsockname(int fd, sockaddr* addr, socklen_t* addrlen) {
 
 extern "C" int px_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     wire::Endpoint e;
     if (const int r = s->remote_endpoint(e); r != 0) return static_cast<int>(result(r));
@@ -382,7 +452,7 @@ extern "C" int px_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
 
 extern "C" int px_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     if (static_cast<int>(optlen) < 0) return static_cast<int>(result(-EINVAL));
     if (optval == nullptr && optlen > 0) {
@@ -397,7 +467,7 @@ extern "C" int px_setsockopt(int fd, int level, int optname, const void* optval,
 
 extern "C" int px_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen) {
     int err = 0;
-    socket::Socket* s = api::lookup(fd, err);
+    socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
     if (optlen == nullptr) return static_cast<int>(result(-EFAULT));
     if (static_cast<int>(*optlen) < 0) return static_cast<int>(result(-EINVAL));
@@ -451,6 +521,7 @@ extern "C" int px_ioctl(int fd, unsigned long request, ...) {
             s->set_nonblocking(*arg != 0);
             return 0;
         case FIONREAD:
+            if (s->as_epoll() != nullptr) return static_cast<int>(result(-ENOTTY));  // not a socket
             if (arg == nullptr) return static_cast<int>(result(-EFAULT));
             *arg = s->bytes_readable();
             return 0;

@@ -7,7 +7,8 @@
 // Threads: px_init, px_run and px_fini are called from the main lcore. px_stop may be
 // called from any thread or a signal handler (it only sets an atomic flag). The DPDK
 // telemetry thread reads counters under g_telemetry_mutex, which px_fini also takes
-// before tearing the shard down; the poll loop never takes it.
+// before tearing the shard down; the poll loop never takes it. /pollux/sockets asks the
+// shard for a snapshot instead of reading its tables (runtime/telemetry_sockets.hpp).
 #include "pollux/pollux.h"
 
 #include <rte_eal.h>
@@ -30,6 +31,7 @@
 #include "runtime/api_context.hpp"
 #include "runtime/options.hpp"
 #include "runtime/shard.hpp"
+#include "runtime/telemetry_sockets.hpp"
 #include "time/clock.hpp"
 
 namespace pollux::runtime {
@@ -39,6 +41,7 @@ struct Runtime {
     std::unique_ptr<phy::DpdkPort> port;
     time::TscClock clock;
     std::unique_ptr<Shard> shard;
+    std::unique_ptr<SocketsTelemetry> sockets;  // before the shard goes: its timer is on the wheel
 };
 
 Runtime* g_runtime = nullptr;
@@ -78,6 +81,17 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(layer, name, value);
     });
     close_layer();
+    return 0;
+}
+
+// /pollux/sockets: every TCP socket, as `ss -tin` shows them (telemetry_sockets.hpp).
+int telemetry_sockets(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_telemetry_mutex);  // keeps the runtime alive while the shard answers
+    if (g_runtime == nullptr || !g_runtime->sockets) {
+        rte_tel_data_start_dict(d);
+        return 0;
+    }
+    g_runtime->sockets->answer(d);
     return 0;
 }
 
@@ -172,6 +186,7 @@ extern "C" int px_init(int argc, char** argv) {
     sc.impair = o.impair;
     runtime->shard = std::make_unique<Shard>(*runtime->port, runtime->clock, sc);
     runtime->shard->start();
+    runtime->sockets = std::make_unique<SocketsTelemetry>(*runtime->shard);
     attach_api(*runtime->shard);
     std::fprintf(stderr, "pollux: %s\n", describe(*runtime->port, o).c_str());
 
@@ -183,6 +198,11 @@ extern "C" int px_init(int argc, char** argv) {
     if (!registered) {
         rte_telemetry_register_cmd("/pollux/stats", telemetry_stats,
                                    "Every pollux counter of the shard (link, arp, ip, reasm, icmp). No parameters");
+        // DPDK refuses (-EINVAL) a help text of RTE_TEL_MAX_STRING_LEN (128) bytes or more.
+        if (rte_telemetry_register_cmd(SocketsTelemetry::command, telemetry_sockets,
+                                       "Every TCP socket of the shard, as ss -tin lists them. No parameters") != 0) {
+            std::fprintf(stderr, "pollux: telemetry command %s not registered\n", SocketsTelemetry::command);
+        }
         registered = true;
     }
     install_signal_handlers();
@@ -226,6 +246,7 @@ extern "C" void px_fini(void) {
     }
     if (r != nullptr) {
         detach_api();      // closes every socket while the shard's layers still exist
+        r->sockets.reset();
         r->shard.reset();  // frees every queued packet before the port's pool goes
         r->port.reset();
         delete r;

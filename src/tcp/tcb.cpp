@@ -40,7 +40,9 @@ Tcb::Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool, wire
       remote_(remote),
       ooo_(config.rcvbuf * 2, kMaxOooSegments),
       rtt_(RttEstimator::Config{time::Duration::from_us(100), config.rto_initial, config.rto_min, config.rto_max}),
-      cc_(make_congestion_control("reno", 536)) {}
+      cc_(make_congestion_control(config.congestion, 536)) {
+    if (!cc_) cc_ = make_congestion_control("reno", 536);  // the socket checked the name already
+}
 
 Tcb::~Tcb() = default;
 
@@ -60,6 +62,7 @@ void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
     rcv_wscale_ = config_.window_scaling ? wscale_for(config_.rcvbuf) : 0;
     state_ = State::syn_sent;
     syn_sent_at_ = now;
+    last_received_ = now;
     send_syn(false, now);
 }
 
@@ -80,6 +83,7 @@ void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) no
         ts_recent_ = syn.options.timestamps->value;
         ts_recent_age_ = now;
     }
+    last_received_ = now;
     state_ = State::syn_received;
     send_syn(true, now);
 }
@@ -104,7 +108,7 @@ void Tcb::negotiate(const wire::TcpOptions& peer) noexcept {
     cc_->set_mss(snd_mss_);
 }
 
-long Tcb::send(std::span<const iovec> data, time::Instant now) noexcept {
+long Tcb::send(std::span<const iovec> data, time::Instant now, bool more) noexcept {
     if (pending_error_ != 0) return -take_error();
     if (fin_queued_) return -EPIPE;
     switch (state_) {
@@ -114,13 +118,62 @@ long Tcb::send(std::span<const iovec> data, time::Instant now) noexcept {
         case State::close_wait:
             break;
         default:
-            return -ENOTCONN;
+            return -EPIPE;  // tcp_sendmsg(): the connection is over (sk_stream_wait_connect)
     }
     const std::size_t space = send_space();
     if (space == 0) return -EAGAIN;
     const long n = tx_.append(data, space, pool_);
-    if (n > 0) output(now);
+    if (n > 0) {
+        more_ = more;
+        output(now);
+        more_ = false;
+        plan_cork_ceiling(now);
+    }
     return n;
+}
+
+// TCP_CORK and MSG_MORE (tcp(7), Linux tcp_nagle_check() with TCP_NAGLE_CORK): a segment
+// shorter than the MSS waits for more data — unless it is the last one before our FIN, or
+// the cork ceiling expired (push_).
+bool Tcb::held_by_cork(std::uint32_t len, bool last) const noexcept {
+    if (push_ || !(config_.cork || more_)) return false;
+    return len < snd_mss_ && !(last && fin_queued_);
+}
+
+// Held data with nothing in flight would wait forever (no ACK comes to release it): it
+// leaves at a ceiling. tcp(7): TCP_CORK holds a partial frame at most 200 ms; a MSG_MORE
+// tail leaves when Linux's probe timer fires, one RTO later (tcp_check_probe_timer).
+void Tcb::plan_cork_ceiling(time::Instant now) noexcept {
+    const bool held = snd_nxt_ == snd_una_ && static_cast<std::size_t>(snd_nxt_ - snd_una_) < tx_.size();
+    if (!held) {
+        cork_deadline_ = time::Instant::max();
+        return;
+    }
+    if (cork_deadline_ != time::Instant::max()) return;
+    cork_deadline_ = now + (config_.cork ? time::Duration::from_ms(200) : rtt_.rto());
+}
+
+void Tcb::set_cork(bool on, time::Instant now) noexcept {
+    config_.cork = on;
+    if (on) return;
+    push_ = true;
+    output(now);
+    push_ = false;
+    plan_cork_ceiling(now);
+}
+
+void Tcb::set_congestion(std::string_view name) noexcept {
+    std::unique_ptr<CongestionControl> cc = make_congestion_control(name, snd_mss_);
+    if (!cc) return;
+    config_.congestion = name;
+    cc_ = std::move(cc);
+}
+
+void Tcb::set_keepalive(bool on, time::Duration idle, time::Duration interval, int probes) noexcept {
+    config_.keepalive = on;
+    config_.keepalive_idle = idle;
+    config_.keepalive_interval = interval;
+    config_.keepalive_probes = probes;
 }
 
 std::size_t Tcb::send_space() const noexcept {
@@ -132,8 +185,9 @@ std::size_t Tcb::send_space() const noexcept {
 long Tcb::recv(std::span<const iovec> data, bool peek, time::Instant now) noexcept {
     if (rx_.empty()) {
         if (pending_error_ != 0) return -take_error();
-        if (fin_received_) return 0;
-        if (state_ == State::closed) return -ENOTCONN;
+        // After a reset, a refusal or a completed close Linux's tcp_done() has set
+        // RCV_SHUTDOWN: reads return 0 once the error was reported.
+        if (fin_received_ || state_ == State::closed) return 0;
         return -EAGAIN;
     }
     const long n = rx_.read(data, peek);
@@ -173,6 +227,7 @@ void Tcb::shutdown_write(time::Instant now) noexcept {
 }
 
 void Tcb::close(time::Instant now) noexcept {
+    orphan_ = true;
     // §3.10.4 / Linux tcp_close(): unread data makes it an abort (RFC 2525 §2.17).
     if (!rx_.empty() && state_ != State::closed && state_ != State::syn_sent) {
         abort(now);
@@ -198,6 +253,7 @@ void Tcb::abort(time::Instant now) noexcept {
     tx_.clear();
     rx_.clear();
     ooo_.clear();
+    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
 }
 
 int Tcb::take_error() noexcept {
@@ -232,7 +288,7 @@ void Tcb::fail(int error) noexcept {
     state_ = State::closed;
     tx_.clear();
     ooo_.clear();
-    rto_deadline_ = persist_deadline_ = delack_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
 }
 
 }  // namespace pollux::tcp

@@ -11,8 +11,8 @@
 //
 // Files: tcb.cpp (opens, the application calls, state changes), tcb_input.cpp (§3.10.7
 // "SEGMENT ARRIVES"), tcb_output.cpp (what may leave: window, Nagle, cwnd, ACK policy),
-// tcb_timers.cpp (retransmission, delayed ACK, persist, TIME_WAIT). Keepalive, MSG_MORE /
-// TCP_CORK and SACK-based recovery are not there yet (README: limits).
+// tcb_timers.cpp (retransmission, delayed ACK, persist, keepalive, FIN-WAIT-2 of an orphan,
+// the cork ceiling, TIME_WAIT). SACK-based recovery is not there yet (README: limits).
 #pragma once
 
 #include <sys/uio.h>
@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "buf/packet_buf.hpp"
 #include "buf/send_buffer.hpp"
@@ -68,6 +69,18 @@ struct TcbConfig {
     time::Duration delayed_ack = time::Duration::from_ms(40);  // TCP_DELACK_MIN
     time::Duration time_wait = time::Duration::from_s(60);     // TCP_TIMEWAIT_LEN (2*MSL)
     bool nodelay = false;            // TCP_NODELAY: no Nagle
+    bool cork = false;               // TCP_CORK: only full segments leave (tcp(7))
+    // SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (tcp_keepalive_time,
+    // tcp_keepalive_intvl, tcp_keepalive_probes).
+    bool keepalive = false;
+    time::Duration keepalive_idle = time::Duration::from_s(7200);
+    time::Duration keepalive_interval = time::Duration::from_s(75);
+    int keepalive_probes = 9;
+    // tcp_fin_timeout: how long an orphan (closed by the application) waits in FIN-WAIT-2
+    // for the peer's FIN before it is dropped.
+    time::Duration fin_timeout = time::Duration::from_s(60);
+    // TCP_CONGESTION: a name make_congestion_control() knows ("reno", "cubic").
+    std::string_view congestion = "reno";
 };
 
 // A segment as the TCB receives it: the parsed header and its payload, trimmed to the
@@ -120,9 +133,12 @@ public:
 
     // ---- the application's calls (-errno on failure) ----
     // Appends to the send buffer (as much as SO_SNDBUF allows) and sends what may leave.
-    // -EAGAIN when the buffer is full, -EPIPE after shutdown(SHUT_WR) or close.
-    long send(std::span<const iovec> data, time::Instant now) noexcept;
-    // Reads in-order data; 0 at end of stream; -EAGAIN when nothing is there yet.
+    // -EAGAIN when the buffer is full, -EPIPE after shutdown(SHUT_WR), close, or the end
+    // of the connection. `more` (MSG_MORE): the caller has more to say, so a partial
+    // last segment waits as under TCP_CORK — for this call only (Linux tcp_push()).
+    long send(std::span<const iovec> data, time::Instant now, bool more = false) noexcept;
+    // Reads in-order data; 0 at end of stream or after the connection ended (once its
+    // error was reported); -EAGAIN when nothing is there yet.
     long recv(std::span<const iovec> data, bool peek, time::Instant now) noexcept;
     // SHUT_WR: queue a FIN after the data (§3.10.4).
     void shutdown_write(time::Instant now) noexcept;
@@ -140,6 +156,14 @@ public:
         config_.nodelay = on;
         if (on) output(now);
     }
+    // TCP_CORK: turning it off sends the partial segment it held (tcp_push_pending_frames
+    // with TCP_NAGLE_PUSH: Nagle does not hold it either).
+    void set_cork(bool on, time::Instant now) noexcept;
+    // TCP_CONGESTION with a name make_congestion_control() knows: a fresh instance of it
+    // takes over (Linux tcp_reinit_congestion_control()).
+    void set_congestion(std::string_view name) noexcept;
+    // SO_KEEPALIVE and its three TCP parameters; the next probe is planned from them.
+    void set_keepalive(bool on, time::Duration idle, time::Duration interval, int probes) noexcept;
 
     // ---- state ----
     State state() const noexcept { return state_; }
@@ -157,8 +181,20 @@ public:
     std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
     std::uint16_t effective_mss() const noexcept { return snd_mss_; }
     std::uint32_t retransmits() const noexcept { return total_retransmits_; }
+    int keepalive_probes_sent() const noexcept { return keepalive_probes_out_; }
     const RttEstimator& rtt() const noexcept { return rtt_; }
     const CongestionControl& congestion() const noexcept { return *cc_; }
+    const TcbConfig& config() const noexcept { return config_; }
+    wire::SeqNum snd_max() const noexcept { return snd_max_; }
+    wire::SeqNum rcv_adv() const noexcept { return rcv_adv_; }
+    std::uint8_t snd_wscale() const noexcept { return snd_wscale_; }
+    std::uint8_t rcv_wscale() const noexcept { return rcv_wscale_; }
+    bool timestamps_enabled() const noexcept { return ts_enabled_; }
+    bool sack_enabled() const noexcept { return sack_enabled_; }
+    int consecutive_timeouts() const noexcept { return retries_; }  // RTOs since the last progress
+    int duplicate_acks() const noexcept { return dupacks_; }
+    bool in_fast_recovery() const noexcept { return in_recovery_; }
+    std::size_t send_queue_bytes() const noexcept { return tx_.size(); }  // unacknowledged + unsent
 
 private:
     // tcb_input.cpp
@@ -172,6 +208,10 @@ private:
     void process_data(Segment& s, time::Instant now) noexcept;
     void process_fin(time::Instant now) noexcept;
     void negotiate(const wire::TcpOptions& peer) noexcept;
+    // RCV.WND: what is left of the window we last advertised.
+    std::uint32_t receive_window() const noexcept {
+        return rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    }
 
     // tcb_output.cpp
     void output(time::Instant now) noexcept;       // data and FIN that may leave now
@@ -181,11 +221,18 @@ private:
     void send_segment(wire::SeqNum seq, std::uint32_t len, std::uint8_t flags, time::Instant now) noexcept;
     wire::TcpOptions options_for(std::uint8_t flags, time::Instant now) const noexcept;
     std::uint16_t window_to_advertise() noexcept;
+    std::uint32_t mss_now(time::Instant now) const noexcept;  // SND.MSS less this segment's SACK option
 
     // tcb_timers.cpp
     void arm_retransmit(time::Instant now) noexcept;
     void retransmit_timeout(time::Instant now) noexcept;
     void enter_time_wait(time::Instant now) noexcept;
+    void note_peer_alive(time::Instant now) noexcept;  // an acceptable segment arrived
+    time::Instant keepalive_deadline() const noexcept;
+    time::Instant fin_wait_2_deadline() const noexcept;
+    void keepalive_timeout(time::Instant now) noexcept;
+    bool held_by_cork(std::uint32_t len, bool last) const noexcept;  // output()'s cork rule
+    void plan_cork_ceiling(time::Instant now) noexcept;
     void fail(int error) noexcept;                 // to CLOSED with a pending error
 
     TcbConfig config_;
@@ -216,6 +263,8 @@ private:
     wire::SeqNum rcv_nxt_;
     wire::SeqNum rcv_adv_;       // right edge of the window we last advertised
     std::uint8_t rcv_wscale_ = 0;
+    std::optional<time::Instant> last_oow_ack_;  // the last ACK for an out-of-window pure ACK
+    wire::SeqNum last_ack_sent_;  // RFC 7323 Last.ACK.sent: the ACK field of our last segment
     bool fin_received_ = false;
     std::optional<wire::SeqNum> ooo_fin_;  // a FIN seen beyond a hole
 
@@ -234,12 +283,21 @@ private:
     time::Instant rto_deadline_ = time::Instant::max();
     time::Instant persist_deadline_ = time::Instant::max();
     time::Instant time_wait_deadline_ = time::Instant::max();
+    time::Instant cork_deadline_ = time::Instant::max();  // held partial data leaves then
+    time::Instant last_received_;      // the last acceptable segment: keepalive's idle start
+    int keepalive_probes_out_ = 0;     // unanswered keepalive probes
+    time::Instant last_keepalive_probe_;
+    bool orphan_ = false;              // close()d: FIN-WAIT-2 is bounded by fin_timeout
+    bool more_ = false;                // output() inside a send(MSG_MORE)
+    bool push_ = false;                // output() pushes a partial segment past cork and Nagle
     int retries_ = 0;                  // consecutive RTOs without progress
     std::uint32_t total_retransmits_ = 0;
     std::optional<std::pair<wire::SeqNum, time::Instant>> rtt_probe_;  // Karn: untimed after a retransmit
+    std::optional<time::Instant> last_data_sent_;  // Linux lsndtime: restart after idle (RFC 5681 §4.1)
 
     // Fast retransmit / NewReno (RFC 5681 §3.2, RFC 6582).
     int dupacks_ = 0;
+    std::uint32_t limited_transmit_bytes_ = 0;  // sent beyond cwnd by RFC 3042 since SND.UNA moved
     bool in_recovery_ = false;
     wire::SeqNum recover_;
 

@@ -14,6 +14,8 @@ namespace {
 std::uint32_t ts_clock(time::Instant now) noexcept { return static_cast<std::uint32_t>(now.ns() / 1'000'000); }
 // RFC 7323 §5.5: a TS.Recent older than 24 days is no longer a PAWS reference.
 constexpr time::Duration kPawsIdle = time::Duration::from_s(24 * 24 * 3600);
+// net.ipv4.tcp_invalid_ratelimit: at most one ACK per this interval for out-of-window ACKs.
+constexpr time::Duration kOutOfWindowAckInterval = time::Duration::from_ms(500);
 }  // namespace
 
 void Tcb::input(Segment&& s, time::Instant now) noexcept {
@@ -51,7 +53,27 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     if (!acceptable(h, len)) {
         // A retransmitted FIN in TIME-WAIT: ACK it and restart the 2 MSL wait (§3.10.7.4).
         if (state_ == State::time_wait && h.has(TcpFlags::fin)) time_wait_deadline_ = now + config_.time_wait;
-        if (!h.has(TcpFlags::rst)) send_ack(now);
+        if (h.has(TcpFlags::rst)) return;
+        // §3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special
+        // allowance should be made to accept valid ACKs". A segment at RCV.NXT (the peer's
+        // window probe) still has its ACK field processed; its text is dropped. Linux's
+        // tcp_sequence() lets it through the same way and tcp_data_queue() drops the data.
+        if (receive_window() == 0 && h.seq == rcv_nxt_ && h.has(TcpFlags::ack) && !h.has(TcpFlags::syn)) {
+            wire::TcpRepr ack_only = h;
+            ack_only.flags = static_cast<std::uint8_t>(h.flags & ~(TcpFlags::fin | TcpFlags::psh));
+            if (!process_ack(ack_only, now)) return;
+            send_ack(now);
+            output(now);
+            return;
+        }
+        // Linux tcp_oow_rate_limited() (RFC 5961 §7's spirit): the duplicate ACK for an
+        // out-of-window segment without data, SYN or FIN is rate-limited, so that two ends
+        // that disagree about the sequence space cannot answer each other's ACKs forever.
+        if (len == 0 && !h.has(TcpFlags::fin)) {
+            if (last_oow_ack_ && now - *last_oow_ack_ < kOutOfWindowAckInterval) return;
+            last_oow_ack_ = now;
+        }
+        send_ack(now);
         return;
     }
     // Second: RST (RFC 5961 §3.2: only an exact RCV.NXT resets; in-window gets a challenge).
@@ -67,8 +89,11 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     // Fifth: the ACK field.
     if (!h.has(TcpFlags::ack)) return;
     if (!process_ack(h, now)) return;
-    // RFC 7323 §4.3: TS.Recent follows the segment that covers our last ACK point.
-    if (ts_enabled_ && h.options.timestamps && h.seq <= rcv_nxt_) {
+    note_peer_alive(now);
+    // RFC 7323 §4.3: TS.Recent is taken only from a segment at or below Last.ACK.sent, so
+    // that a delayed ACK echoes the earliest unacknowledged segment's timestamp and the
+    // peer's RTT sample includes the delay (Linux tcp_store_ts_recent via rcv_wup).
+    if (ts_enabled_ && h.options.timestamps && h.seq <= last_ack_sent_) {
         ts_recent_ = h.options.timestamps->value;
         ts_recent_age_ = now;
     }
@@ -88,7 +113,7 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
 // RCV.NXT with a zero window); with data, either end must fall in the window.
 bool Tcb::acceptable(const wire::TcpRepr& h, std::uint32_t len) const noexcept {
     const std::uint32_t seg_len = len + (h.has(TcpFlags::syn) ? 1u : 0u) + (h.has(TcpFlags::fin) ? 1u : 0u);
-    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::uint32_t wnd = receive_window();
     const SeqNum end = rcv_nxt_ + wnd;
     const auto in = [&](SeqNum x) { return rcv_nxt_ <= x && x < end; };
     if (seg_len == 0) return wnd == 0 ? h.seq == rcv_nxt_ : in(h.seq);
@@ -209,6 +234,7 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
         cc_->on_ack(acked, flight_before, now, std::nullopt);
     }
     dupacks_ = 0;
+    limited_transmit_bytes_ = 0;
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
     rto_deadline_ = time::Instant::max();
     if (snd_una_ != snd_max_) arm_retransmit(now);
@@ -225,14 +251,16 @@ void Tcb::on_duplicate_ack(time::Instant now) noexcept {
     if (dupacks_ == 3 && snd_una_ > recover_) {
         in_recovery_ = true;
         recover_ = snd_max_;
-        cc_->on_enter_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);
+        // RFC 5681 §3.2 step 2: data sent by limited transmit is not part of FlightSize here.
+        const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_una_);
+        cc_->on_enter_recovery(flight - std::min(flight, limited_transmit_bytes_), now);
         retransmit_head(now);
     }
 }
 
 // Resends the first unacknowledged segment (fast retransmit, partial ACK).
 void Tcb::retransmit_head(time::Instant now) noexcept {
-    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(tx_.size(), snd_mss_));
+    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(tx_.size(), mss_now(now)));
     if (len == 0) return;
     ++total_retransmits_;
     rtt_probe_.reset();

@@ -23,13 +23,17 @@ std::uint16_t Tcb::window_to_advertise() noexcept {
     const std::uint32_t offered = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
     if (free < offered + std::min<std::uint32_t>(snd_mss_, config_.rcvbuf / 2) && free > offered) free = offered;
     free = std::max(free, offered);
-    const std::uint32_t max = 0xffffu << rcv_wscale_;
-    free = std::min(free, max);
-    // What the peer computes from the scaled field is what we commit to.
-    const auto field = static_cast<std::uint16_t>(free >> rcv_wscale_);
-    const SeqNum edge = rcv_nxt_ + (std::uint32_t{field} << rcv_wscale_);
+    // What the peer computes from the scaled field is what we commit to. Rounding the
+    // field down could pull the right edge left of what we offered before (a window that
+    // shrinks, RFC 7323 §2.4); as Linux's tcp_select_window() aligns the current window
+    // up to the scale unit, an offer that is not a multiple of it is rounded up instead.
+    const std::uint32_t unit = 1u << rcv_wscale_;
+    std::uint32_t field = free >> rcv_wscale_;
+    if ((field << rcv_wscale_) < offered) field = (offered + unit - 1) >> rcv_wscale_;
+    field = std::min<std::uint32_t>(field, 0xffff);
+    const SeqNum edge = rcv_nxt_ + (field << rcv_wscale_);
     if (edge > rcv_adv_) rcv_adv_ = edge;
-    return field;
+    return static_cast<std::uint16_t>(field);
 }
 
 wire::TcpOptions Tcb::options_for(std::uint8_t flags, time::Instant now) const noexcept {
@@ -54,6 +58,18 @@ wire::TcpOptions Tcb::options_for(std::uint8_t flags, time::Instant now) const n
     return o;
 }
 
+// The payload that fits in a segment sent now: SND.MSS (which already counts the
+// timestamp option) less the SACK blocks this segment will carry, so that header and data
+// never exceed the MTU (Linux tcp_current_mss(): the header length of the options in use).
+// Without this a data segment that carries SACK blocks is too big for DF and never leaves.
+std::uint32_t Tcb::mss_now(time::Instant now) const noexcept {
+    const std::size_t options = options_for(TcpFlags::ack, now).buffer_len();
+    wire::TcpOptions counted;
+    if (ts_enabled_) counted.timestamps = wire::TcpTimestamps{};
+    const std::size_t extra = options > counted.buffer_len() ? options - counted.buffer_len() : 0;
+    return extra < snd_mss_ ? static_cast<std::uint32_t>(snd_mss_ - extra) : 1;
+}
+
 void Tcb::send_segment(SeqNum seq, std::uint32_t len, std::uint8_t flags, time::Instant now) noexcept {
     wire::TcpRepr h;
     h.src_port = local_.port;
@@ -71,8 +87,10 @@ void Tcb::send_segment(SeqNum seq, std::uint32_t len, std::uint8_t flags, time::
     if (len > 0) {
         payload = tx_.slice(static_cast<std::uint32_t>(seq - snd_una_), len, pool_);
         if (!payload) return;  // no mbufs: the retransmission timer will try again
+        last_data_sent_ = now;
     }
     if ((flags & TcpFlags::ack) != 0) {
+        last_ack_sent_ = rcv_nxt_;
         unacked_segments_ = 0;
         delack_deadline_ = time::Instant::max();
     }
@@ -86,7 +104,13 @@ void Tcb::send_syn(bool with_ack, time::Instant now) noexcept {
     if (rto_deadline_ == time::Instant::max()) arm_retransmit(now);
 }
 
-void Tcb::send_ack(time::Instant now) noexcept { send_segment(snd_nxt_, 0, TcpFlags::ack, now); }
+// A pure ACK carries the highest sequence number sent (the RFC's SND.NXT, which pollux
+// keeps as SND.MAX), not the rewound SND.NXT of an RTO's go-back-N: the peer has usually
+// received far beyond SND.UNA, so an ACK at SND.UNA would fail its sequence test and its
+// ACK field would be ignored. Found by the simulation matrix: two stacks in go-back-N at
+// once each dropped the other's ACKs and answered them with ACKs, forever. Linux never
+// rewinds snd_nxt (tcp_acceptable_seq() sends at snd_nxt).
+void Tcb::send_ack(time::Instant now) noexcept { send_segment(snd_max_, 0, TcpFlags::ack, now); }
 
 void Tcb::send_rst(SeqNum seq) noexcept {
     wire::TcpRepr h;
@@ -111,15 +135,30 @@ void Tcb::output(time::Instant now) noexcept {
             return;
     }
     const auto data_end = static_cast<std::uint32_t>(tx_.size());
+    // RFC 5681 §4.1 (Linux tcp_slow_start_after_idle_check): new data after an idle period
+    // with nothing outstanding; past one RTO the ACK clock is gone and cwnd restarts.
+    if (snd_una_ == snd_max_ && data_end > static_cast<std::uint32_t>(snd_nxt_ - snd_una_) && last_data_sent_) {
+        cc_->on_idle_restart(now - *last_data_sent_, rtt_.rto());
+        last_data_sent_ = now;  // idle time is handed over once, even if nothing leaves now
+    }
+    // RFC 3042 limited transmit: the first and second duplicate ACK each let one new
+    // segment beyond cwnd leave (the receiver's window still applies), so that a small
+    // window still produces the three duplicates fast retransmit needs. Only new data: not
+    // during recovery, nor while an RTO's go-back-N resends below SND.MAX.
+    const std::uint32_t limited_transmit =
+        !in_recovery_ && dupacks_ > 0 && dupacks_ < 3 && snd_nxt_ == snd_max_
+            ? static_cast<std::uint32_t>(dupacks_) * snd_mss_
+            : 0;
     while (true) {
         const auto offset = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
         const std::uint32_t in_flight = offset;
         const std::uint32_t available = offset < data_end ? data_end - offset : 0;
         const bool fin_due = fin_queued_ && offset <= data_end;
         if (available == 0 && !fin_due) break;
-        const std::uint32_t window = std::min(snd_wnd_, cc_->cwnd());
+        const std::uint32_t window = std::min(snd_wnd_, cc_->cwnd() + limited_transmit);
         const std::uint32_t usable = window > in_flight ? window - in_flight : 0;
-        std::uint32_t len = std::min({available, usable, std::uint32_t{snd_mss_}});
+        const std::uint32_t mss = mss_now(now);
+        std::uint32_t len = std::min({available, usable, mss});
         if (available > 0 && len == 0) {
             // A zero window with nothing in flight: only the persist timer may probe it.
             if (snd_wnd_ == 0 && in_flight == 0 && persist_deadline_ == time::Instant::max()) {
@@ -130,11 +169,15 @@ void Tcb::output(time::Instant now) noexcept {
         // Nagle (RFC 896, RFC 9293 §3.7.4): a small segment waits while data is unacknowledged,
         // unless it is the last one before our FIN.
         const bool last = len == available;
-        if (len > 0 && len < snd_mss_ && !config_.nodelay && in_flight > 0 && !(last && fin_queued_)) break;
+        if (len > 0 && len < mss && !config_.nodelay && !push_ && in_flight > 0 && !(last && fin_queued_)) break;
+        if (len > 0 && held_by_cork(len, last)) break;
         std::uint8_t flags = TcpFlags::ack;
         if (len > 0 && last) flags |= TcpFlags::psh;
         if (fin_due && last) flags |= TcpFlags::fin;
         send_segment(snd_nxt_, len, flags, now);
+        if (limited_transmit > 0 && in_flight + len > cc_->cwnd()) {
+            limited_transmit_bytes_ += std::min(len, in_flight + len - cc_->cwnd());
+        }
         if (!rtt_probe_ && len > 0 && snd_nxt_ == snd_max_) rtt_probe_ = {snd_nxt_ + len, now};
         snd_nxt_ = snd_nxt_ + len + ((flags & TcpFlags::fin) != 0 ? 1u : 0u);
         snd_max_ = SeqNum::max(snd_max_, snd_nxt_);

@@ -1,5 +1,10 @@
 // Tcb timers: retransmission (RFC 6298), delayed ACK (RFC 1122 §4.2.3.2), persist
-// (RFC 9293 §3.8.6.1) and TIME-WAIT (§3.10.7.4).
+// (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6), an orphan's FIN-WAIT-2 bound, the
+// cork ceiling and TIME-WAIT (§3.10.7.4).
+//
+// Keepalive and the FIN-WAIT-2 bound keep no deadline of their own: both follow from the
+// last acceptable segment (last_received_), so a segment that arrives moves them without
+// anything to re-arm, and poll_at() derives them.
 #include <algorithm>
 #include <cerrno>
 
@@ -11,7 +16,56 @@ using wire::SeqNum;
 using wire::TcpFlags;
 
 time::Instant Tcb::poll_at() const noexcept {
-    return std::min({rto_deadline_, delack_deadline_, persist_deadline_, time_wait_deadline_});
+    return std::min({rto_deadline_, delack_deadline_, persist_deadline_, time_wait_deadline_, cork_deadline_,
+                     keepalive_deadline(), fin_wait_2_deadline()});
+}
+
+void Tcb::note_peer_alive(time::Instant now) noexcept {
+    last_received_ = now;
+    keepalive_probes_out_ = 0;  // Linux tcp_ack(): icsk_probes_out = 0
+}
+
+// Linux tcp_keepalive_timer(): probes only on a synchronized connection with nothing in
+// flight or queued (the retransmission timer watches those); the first after
+// keepalive_idle of silence, then one per keepalive_interval.
+time::Instant Tcb::keepalive_deadline() const noexcept {
+    if (!config_.keepalive) return time::Instant::max();
+    switch (state_) {
+        case State::established:
+        case State::close_wait:
+        case State::fin_wait_1:
+        case State::fin_wait_2:
+        case State::closing:
+        case State::last_ack:
+            break;
+        default:
+            return time::Instant::max();
+    }
+    if (snd_max_ != snd_una_ || !tx_.empty()) return time::Instant::max();
+    if (keepalive_probes_out_ == 0) return last_received_ + config_.keepalive_idle;
+    return last_keepalive_probe_ + config_.keepalive_interval;
+}
+
+// tcp_fin_timeout: an orphan whose FIN was acknowledged waits that long for the peer's FIN
+// (Linux tcp_rcv_state_process() -> tcp_time_wait(TCP_FIN_WAIT2, tmo)); a peer that still
+// talks restarts the wait.
+time::Instant Tcb::fin_wait_2_deadline() const noexcept {
+    if (!orphan_ || state_ != State::fin_wait_2) return time::Instant::max();
+    return last_received_ + config_.fin_timeout;
+}
+
+void Tcb::keepalive_timeout(time::Instant now) noexcept {
+    if (keepalive_probes_out_ >= config_.keepalive_probes) {
+        // tcp_keepalive_timer(): tcp_send_active_reset(), then tcp_write_err().
+        send_rst(snd_max_);
+        fail(ETIMEDOUT);
+        return;
+    }
+    // A keepalive probe (RFC 1122 §4.2.3.6) as Linux's tcp_write_wakeup() sends it with
+    // nothing to send: an ACK at SND.UNA - 1, which the peer must answer.
+    send_segment(snd_una_ - 1, 0, TcpFlags::ack, now);
+    ++keepalive_probes_out_;
+    last_keepalive_probe_ = now;
 }
 
 void Tcb::arm_retransmit(time::Instant now) noexcept { rto_deadline_ = now + rtt_.rto(); }
@@ -28,7 +82,22 @@ void Tcb::on_timer(time::Instant now) noexcept {
         state_ = State::closed;
         return;
     }
+    if (fin_wait_2_deadline() <= now) {
+        state_ = State::closed;  // quietly, as Linux's FIN-WAIT-2 timewait socket expires
+        rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
+        return;
+    }
     if (delack_deadline_ <= now) send_ack(now);
+    if (keepalive_deadline() <= now) {
+        keepalive_timeout(now);
+        if (state_ == State::closed) return;
+    }
+    if (cork_deadline_ <= now) {
+        cork_deadline_ = time::Instant::max();
+        push_ = true;
+        output(now);
+        push_ = false;
+    }
     if (rto_deadline_ <= now) retransmit_timeout(now);
     if (persist_deadline_ <= now) {
         // A zero-window probe (RFC 9293 §3.8.6.1) as Linux sends it (tcp_xmit_probe_skb):

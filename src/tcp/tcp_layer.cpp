@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 
 #include "buf/checksum.hpp"
 #include "tcp/tcp_socket.hpp"
@@ -47,6 +48,34 @@ bool TcpLayer::tuple_free(const wire::Endpoint& local, const wire::Endpoint& rem
 void TcpLayer::adopt_orphan(TcpSocket& s) noexcept { orphans_.emplace(&s, std::unique_ptr<TcpSocket>(&s)); }
 
 void TcpLayer::reap(TcpSocket& s) noexcept { orphans_.erase(&s); }
+
+// Bookkeeping for listings only: if the map cannot grow, the listener works as before and
+// is just not listed, rather than listen() failing for it.
+void TcpLayer::note_listener(const TcpSocket& s, int backlog) noexcept {
+    try {
+        listeners_[&s] = static_cast<std::uint32_t>(std::max(backlog, 0));
+    } catch (const std::bad_alloc&) {
+    }
+}
+
+void TcpLayer::forget_listener(const TcpSocket& s) noexcept { listeners_.erase(&s); }
+
+// A listener's children are in the 4-tuple table with their parent set until accept()
+// takes them (TcpSocket::accept clears it): SYN-RECEIVED ones are the SYN queue (Linux's
+// request socks), the others the accept queue (sk_ack_backlog).
+TcpLayer::ListenerQueues TcpLayer::queues_of(const TcpSocket& listener) const noexcept {
+    ListenerQueues q;
+    for (const auto& entry : table_) {
+        const TcpSocket& child = *entry.second;
+        if (child.parent() != &listener || child.tcb() == nullptr) continue;
+        if (child.tcb()->state() == State::syn_received) {
+            ++q.syn_queue;
+        } else {
+            ++q.accept_queue;
+        }
+    }
+    return q;
+}
 
 wire::SeqNum TcpLayer::isn(const wire::Endpoint& local, const wire::Endpoint& remote, time::Instant now) const noexcept {
     return isn_.generate(local.address, local.port, remote.address, remote.port, now);

@@ -100,6 +100,35 @@ public:
     void reap(TcpSocket& s) noexcept;
     std::size_t connections() const noexcept { return table_.size(); }
 
+    // ---- listeners (for the socket listing; their SYNs are found through ports()) ----
+    // listen(2) called, first time or again with a new backlog (clamped as listen() did).
+    void note_listener(const TcpSocket& s, int backlog) noexcept;
+    // The listener closed or is being destroyed; nothing if it was not listening.
+    void forget_listener(const TcpSocket& s) noexcept;
+
+    // The queues of one listener as `ss` shows them.
+    struct ListenerQueues {
+        std::uint32_t syn_queue = 0;     // children in SYN-RECEIVED
+        std::uint32_t accept_queue = 0;  // established children not yet accepted (Recv-Q)
+        std::uint32_t backlog = 0;       // listen()'s backlog (Send-Q)
+    };
+    // Every TCP socket of the shard, as Linux's inet_diag walks them for `ss -t -a`:
+    // on_listener(const TcpSocket&, const ListenerQueues&) for each listener, then
+    // on_connection(const TcpSocket&) for each connection in the 4-tuple table (embryos,
+    // the accept queues, accepted connections, orphans until they reach CLOSED, TIME-WAIT).
+    // A connection that reached CLOSED has left the table and is not listed, as on Linux.
+    // Shard thread only; the callbacks must not open, close or hash sockets. The queue
+    // counts cost a walk of the table per listener: for listings, never the data path.
+    template <typename OnListener, typename OnConnection>
+    void visit_sockets(OnListener&& on_listener, OnConnection&& on_connection) const {
+        for (const auto& [listener, backlog] : listeners_) {
+            ListenerQueues q = queues_of(*listener);
+            q.backlog = backlog;
+            on_listener(*listener, q);
+        }
+        for (const auto& entry : table_) on_connection(*static_cast<const TcpSocket*>(entry.second));
+    }
+
 private:
     struct Key {
         std::uint64_t hi;  // local address, remote address
@@ -114,6 +143,7 @@ private:
     static Key key_of(const wire::Endpoint& local, const wire::Endpoint& remote) noexcept;
     void reply_rst(const wire::Ipv4Repr& ip, const wire::TcpRepr& h, time::Instant now) noexcept;
     void listen_input(TcpSocket& listener, Segment&& s, const wire::Ipv4Repr& ip, time::Instant now) noexcept;
+    ListenerQueues queues_of(const TcpSocket& listener) const noexcept;
 
     ip::Ipv4Layer& ip_;
     time::TimerWheel& wheel_;
@@ -123,6 +153,7 @@ private:
     IsnGenerator isn_;
     std::unordered_map<Key, TcpSocket*, KeyHash> table_;
     std::unordered_map<TcpSocket*, std::unique_ptr<TcpSocket>> orphans_;
+    std::unordered_map<const TcpSocket*, std::uint32_t> listeners_;  // -> backlog
     TcpCounters counters_;
 };
 

@@ -1,5 +1,7 @@
 #include "tcp/tcp_socket.hpp"
 
+#include "tcp/tcp_info.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -13,22 +15,35 @@ namespace pollux::tcp {
 namespace {
 constexpr int kSomaxconn = 4096;  // net.core.somaxconn
 constexpr wire::Ipv4Address kLoopback(127, 0, 0, 1);
+// include/net/tcp.h bounds of the per-socket options.
+constexpr int kMaxKeepIdle = 32767;   // MAX_TCP_KEEPIDLE
+constexpr int kMaxKeepIntvl = 32767;  // MAX_TCP_KEEPINTVL
+constexpr int kMaxKeepCnt = 127;      // MAX_TCP_KEEPCNT
+constexpr int kMaxSynCnt = 127;       // MAX_TCP_SYNCNT
+constexpr std::size_t kCongestionNameMax = 16;  // TCP_CA_NAME_MAX
 }  // namespace
 
 TcpSocket::TcpSocket(TcpLayer& layer)
-    : Socket(SOCK_STREAM, IPPROTO_TCP), layer_(layer), timer_(&TcpSocket::on_timer, this) {}
+    : Socket(SOCK_STREAM, IPPROTO_TCP),
+      layer_(layer),
+      tcb_config_(layer.config().tcb),
+      timer_(&TcpSocket::on_timer, this) {
+    publish_readiness(event::kUnconnectedStreamMask, 0);
+}
 
 TcpSocket::~TcpSocket() {
+    layer_.forget_listener(*this);
     timer_.cancel();
     if (hashed_) layer_.unhash(*this);
     if (bound_) layer_.ports().release(this);
 }
 
 void TcpSocket::make_tcb() {
-    TcbConfig c = layer_.config().tcb;
+    TcbConfig c = tcb_config_;
     c.rcvbuf = static_cast<std::uint32_t>(options().rcvbuf);
     c.sndbuf = static_cast<std::uint32_t>(options().sndbuf);
-    c.nodelay = nodelay_;
+    c.keepalive = options().keepalive;
+    if (user_mss_ != 0) c.mss = static_cast<std::uint16_t>(std::min<int>(c.mss, user_mss_));
     tcb_ = std::make_unique<Tcb>(c, *this, layer_.ip().interface().pool(), local_, remote_);
 }
 
@@ -51,7 +66,10 @@ int TcpSocket::bind(const wire::Endpoint& local) noexcept {
 int TcpSocket::listen(int backlog) noexcept {
     if (tcb_) return -EINVAL;
     backlog_ = static_cast<int>(std::min(static_cast<unsigned>(backlog), static_cast<unsigned>(kSomaxconn)));
-    if (listening_) return 0;
+    if (listening_) {
+        layer_.note_listener(*this, backlog_);
+        return 0;
+    }
     if (!bound_) {
         const socket::BindResult r = layer_.ports().bind(this, wire::Ipv4Address::any(), wire::Port(0),
                                                           {options().reuse_addr, options().reuse_port});
@@ -61,6 +79,8 @@ int TcpSocket::listen(int backlog) noexcept {
     }
     if (const int e = layer_.ports().listen(this); e != 0) return -e;
     listening_ = true;
+    layer_.note_listener(*this, backlog_);
+    publish_readiness(0, 0);  // epoll: inet_csk_listen_poll() of an empty accept queue
     return 0;
 }
 
@@ -69,6 +89,7 @@ int TcpSocket::accept(socket::Socket*& out, wire::Endpoint& peer) noexcept {
     if (accept_queue_.empty()) return -EAGAIN;
     std::unique_ptr<TcpSocket> child = std::move(accept_queue_.front());
     accept_queue_.pop_front();
+    publish_readiness(accept_queue_.empty() ? 0 : event::kListenerReadyMask, accept_queue_.size());  // epoll
     child->parent_ = nullptr;
     peer = child->remote_;
     out = child.release();
@@ -79,12 +100,24 @@ int TcpSocket::accept(socket::Socket*& out, wire::Endpoint& peer) noexcept {
 // implicit bind with a 4-tuple nobody uses, then the SYN. The handshake completes later:
 // -EINPROGRESS, and the API waits (blocking) or the caller polls.
 int TcpSocket::connect(const socket::Destination& to, time::Instant now) noexcept {
-    if (!to.present) {  // AF_UNSPEC: tcp_disconnect()
-        if (tcb_) tcb_->abort(now);
-        after_event(now);
+    if (!to.present) {  // AF_UNSPEC: tcp_disconnect() — RST if synchronized, then unconnected
+        if (tcb_) {
+            // tcp_disconnect(): a connection that had to be reset leaves ECONNRESET behind.
+            const State was = tcb_->state();
+            tcb_->abort(now);
+            drop_tcb();
+            if (was != State::closed && was != State::time_wait && was != State::closing && was != State::last_ack) {
+                set_pending_error(ECONNRESET);
+            }
+        }
         return 0;
     }
-    if (connecting_) return -EALREADY;
+    // __inet_stream_connect() on a socket still SS_CONNECTING: EALREADY while the handshake
+    // runs, then its outcome once (0, or the error that ended it).
+    if (connecting_) {
+        const int r = finish_connect();
+        return r == -EAGAIN ? -EALREADY : r;
+    }
     if (tcb_ || listening_) return -EISCONN;
     if (to.error != 0) return to.error;
     wire::Endpoint dst = to.endpoint;
@@ -118,6 +151,9 @@ int TcpSocket::connect(const socket::Destination& to, time::Instant now) noexcep
     return -EINPROGRESS;
 }
 
+// The end of __inet_stream_connect(): a handshake that failed reports its error (or
+// ECONNABORTED when SO_ERROR took it already) and leaves the socket unconnected, so that
+// connect() may be called again (sock_error: tcp_disconnect()).
 int TcpSocket::finish_connect() noexcept {
     if (!connecting_) return 0;
     const State s = tcb_->state();
@@ -125,9 +161,26 @@ int TcpSocket::finish_connect() noexcept {
     connecting_ = false;
     if (s == State::closed) {
         const int e = tcb_->take_error();
-        return e != 0 ? -e : -ECONNREFUSED;
+        drop_tcb();
+        return e != 0 ? -e : -ECONNABORTED;
     }
     return 0;
+}
+
+void TcpSocket::drop_tcb() noexcept {
+    timer_.cancel();
+    if (hashed_) {
+        layer_.unhash(*this);
+        hashed_ = false;
+    }
+    tcb_.reset();
+    connecting_ = false;
+    publish_readiness(event::kUnconnectedStreamMask, 0);
+}
+
+std::uint32_t TcpSocket::poll_mask() const noexcept {
+    if (listening_) return accept_queue_.empty() ? 0u : event::kListenerReadyMask;
+    return tcb_ ? event::tcp_connection_mask(*tcb_, shutdown_state()) : event::kUnconnectedStreamMask;
 }
 
 // tcp_sendmsg(): a connection that is not (or no longer) sending is EPIPE, as Linux's
@@ -135,19 +188,25 @@ int TcpSocket::finish_connect() noexcept {
 long TcpSocket::sendmsg(std::span<const iovec> data, const socket::Destination&, int flags,
                         time::Instant now) noexcept {
     if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;  // urgent data is not supported
-    if (!tcb_) return -EPIPE;
+    if (!tcb_) {
+        const int e = take_pending_error();  // connect(AF_UNSPEC)'s ECONNRESET
+        return e != 0 ? e : -EPIPE;
+    }
     if (const int e = tcb_->take_error(); e != 0) return -e;
     if ((shutdown_state() & socket::kShutdownWrite) != 0) return -EPIPE;
     const State s = tcb_->state();
     if (s == State::syn_sent || s == State::syn_received) return -EAGAIN;  // wait for the handshake
-    const long n = tcb_->send(data, now);
+    const long n = tcb_->send(data, now, (flags & MSG_MORE) != 0);
     after_event(now);
     return n;
 }
 
 long TcpSocket::recvmsg(std::span<const iovec> data, int flags, socket::RecvMeta& meta) noexcept {
     meta.has_source = false;
-    if (!tcb_ || listening_) return -ENOTCONN;
+    if (!tcb_ || listening_) {
+        const int e = take_pending_error();
+        return e != 0 ? e : -ENOTCONN;
+    }
     if ((flags & MSG_OOB) != 0) return -EINVAL;  // no urgent data: tcp_recv_urg()
     const time::Instant now = layer_.now();
     const State s = tcb_->state();
@@ -201,10 +260,17 @@ void TcpSocket::close() noexcept {
     for (auto& child : accept_queue_) child->tcb_->abort(now);
     accept_queue_.clear();
     if (listening_) {
+        layer_.forget_listener(*this);
         listening_ = false;
         return;  // the destructor releases the port
     }
     if (!tcb_ || tcb_->state() == State::closed) return;
+    if (options().linger && options().linger_seconds == 0) {
+        // SO_LINGER with a zero time: tcp_close() -> tcp_disconnect(), a RST and no
+        // TIME-WAIT.
+        tcb_->abort(now);
+        return;
+    }
     tcb_->close(now);
     if (tcb_->state() == State::closed) return;
     orphan_ = true;
@@ -212,37 +278,142 @@ void TcpSocket::close() noexcept {
     after_event(now);
 }
 
-// do_tcp_setsockopt(): an int of at least 4 bytes (EINVAL), then the option.
+// do_tcp_setsockopt(): TCP_CONGESTION takes a string; every other option an int of at
+// least 4 bytes (EINVAL), then its range (EINVAL), then it acts.
 int TcpSocket::protocol_setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept {
     if (level != IPPROTO_TCP) return -ENOPROTOOPT;
+    if (name == TCP_CONGESTION) return set_congestion(value);
     if (value.size() < sizeof(int)) return -EINVAL;
     int v = 0;
     std::memcpy(&v, value.data(), sizeof v);
+    const time::Instant now = layer_.now();
     switch (name) {
         case TCP_NODELAY:
-            nodelay_ = v != 0;
-            if (tcb_) {
-                tcb_->set_nodelay(nodelay_, layer_.now());
-                after_event(layer_.now());
-            }
+            tcb_config_.nodelay = v != 0;
+            if (tcb_) tcb_->set_nodelay(tcb_config_.nodelay, now);
+            break;
+        case TCP_CORK:
+            tcb_config_.cork = v != 0;
+            if (tcb_) tcb_->set_cork(tcb_config_.cork, now);
+            break;
+        case TCP_MAXSEG:
+            // TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767); 0 clears it. It shapes the next
+            // handshake: Linux applies it to the SYN's MSS and to mss_cache then.
+            if (v != 0 && (v < 88 || v > 32767)) return -EINVAL;
+            user_mss_ = v;
+            return 0;
+        case TCP_KEEPIDLE:
+            if (v < 1 || v > kMaxKeepIdle) return -EINVAL;
+            tcb_config_.keepalive_idle = time::Duration::from_s(v);
+            keepalive_changed();
+            return 0;
+        case TCP_KEEPINTVL:
+            if (v < 1 || v > kMaxKeepIntvl) return -EINVAL;
+            tcb_config_.keepalive_interval = time::Duration::from_s(v);
+            keepalive_changed();
+            return 0;
+        case TCP_KEEPCNT:
+            if (v < 1 || v > kMaxKeepCnt) return -EINVAL;
+            tcb_config_.keepalive_probes = v;
+            keepalive_changed();
+            return 0;
+        case TCP_SYNCNT:
+            // Read when the connection is opened (Linux reads it at each SYN retransmission;
+            // setting it during the handshake is the one difference).
+            if (v < 1 || v > kMaxSynCnt) return -EINVAL;
+            tcb_config_.syn_retries = v;
             return 0;
         default:
             return -ENOPROTOOPT;
     }
+    after_event(now);
+    return 0;
 }
 
+// tcp_set_congestion_control(): the name, at most TCP_CA_NAME_MAX - 1 bytes, NUL-terminated
+// or not; an unknown one is ENOENT. A connection switches at once, the new algorithm
+// starting afresh from the current window as Linux's tcp_reinit_congestion_control() does.
+int TcpSocket::set_congestion(std::span<const std::uint8_t> value) noexcept {
+    if (value.empty()) return -EINVAL;
+    char name[kCongestionNameMax] = {};
+    std::memcpy(name, value.data(), std::min(value.size(), sizeof name - 1));
+    const std::string_view wanted(name);
+    for (const std::string_view known : {std::string_view("reno"), std::string_view("cubic")}) {
+        if (wanted != known) continue;
+        tcb_config_.congestion = known;
+        if (tcb_) tcb_->set_congestion(known);
+        return 0;
+    }
+    return -ENOENT;
+}
+
+// sock_setsockopt(SO_KEEPALIVE) -> tcp_set_keepalive(), and the TCP_KEEP* options: the TCB
+// plans its next probe from the new parameters.
+void TcpSocket::keepalive_changed() noexcept {
+    if (!tcb_) return;
+    tcb_->set_keepalive(options().keepalive, tcb_config_.keepalive_idle, tcb_config_.keepalive_interval,
+                        tcb_config_.keepalive_probes);
+    after_event(layer_.now());
+}
+
+// do_tcp_getsockopt(): an int option writes min(len, 4) bytes.
 int TcpSocket::protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept {
     if (level != IPPROTO_TCP) return Socket::protocol_getsockopt(level, name, out, len);
+    int v = 0;
     switch (name) {
-        case TCP_NODELAY: {
-            const int v = nodelay_ ? 1 : 0;
-            len = std::min({len, sizeof v, out.size()});
-            std::memcpy(out.data(), &v, len);
+        case TCP_NODELAY:
+            v = tcb_config_.nodelay ? 1 : 0;
+            break;
+        case TCP_CORK:
+            v = tcb_config_.cork ? 1 : 0;
+            break;
+        case TCP_MAXSEG: {
+            // tp->mss_cache (TCP_MSS_DEFAULT, 536, until a handshake sets it); user_mss in
+            // CLOSE and LISTEN.
+            const bool synchronized = tcb_ && tcb_->state() != State::closed && tcb_->state() != State::syn_sent;
+            v = synchronized ? tcb_->effective_mss() : (user_mss_ != 0 ? user_mss_ : 536);
+            break;
+        }
+        case TCP_KEEPIDLE:
+            v = static_cast<int>(tcb_config_.keepalive_idle.ns() / 1'000'000'000);
+            break;
+        case TCP_KEEPINTVL:
+            v = static_cast<int>(tcb_config_.keepalive_interval.ns() / 1'000'000'000);
+            break;
+        case TCP_KEEPCNT:
+            v = tcb_config_.keepalive_probes;
+            break;
+        case TCP_SYNCNT:
+            v = tcb_config_.syn_retries;
+            break;
+        case TCP_INFO: {
+            tcp_info info;
+            if (listening_) {
+                fill_listener_tcp_info(static_cast<std::uint32_t>(accept_queue_.size()),
+                                       static_cast<std::uint32_t>(backlog_), info);
+            } else if (tcb_) {
+                fill_tcp_info(*tcb_, info);
+            } else {
+                fill_closed_tcp_info(info);
+            }
+            len = std::min({len, sizeof info, out.size()});
+            std::memcpy(out.data(), &info, len);
+            return 0;
+        }
+        case TCP_CONGESTION: {
+            char name_out[kCongestionNameMax] = {};
+            const std::string_view n = tcb_config_.congestion;
+            std::memcpy(name_out, n.data(), std::min(n.size(), sizeof name_out - 1));
+            len = std::min({len, sizeof name_out, out.size()});
+            std::memcpy(out.data(), name_out, len);
             return 0;
         }
         default:
             return -ENOPROTOOPT;
     }
+    len = std::min({len, sizeof v, out.size()});
+    std::memcpy(out.data(), &v, len);
+    return 0;
 }
 
 void TcpSocket::transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept {
@@ -279,6 +450,8 @@ bool TcpSocket::accept_syn(const wire::TcpRepr& syn, const wire::Endpoint& local
     }
     child->bound_ = true;
     child->mutable_options() = options();
+    child->tcb_config_ = tcb_config_;
+    child->user_mss_ = user_mss_;
     child->make_tcb();
     layer_.hash(*child);
     child->hashed_ = true;
@@ -294,6 +467,7 @@ void TcpSocket::promote(TcpSocket& child) noexcept {
     const auto it = std::find_if(embryos_.begin(), embryos_.end(), [&](const auto& p) { return p.get() == &child; });
     if (it == embryos_.end()) return;
     accept_queue_.push_back(std::move(*it));
+    publish_readiness(event::kListenerReadyMask, accept_queue_.size());  // epoll: a new connection to accept
     embryos_.erase(it);
 }
 
@@ -310,6 +484,7 @@ void TcpSocket::after_event(time::Instant now) noexcept {
     if (!tcb_) return;
     layer_.counters().retrans_segs.add(tcb_->retransmits() - retransmits_counted_);
     retransmits_counted_ = tcb_->retransmits();
+    publish_readiness(event::tcp_connection_mask(*tcb_, shutdown_state()), tcb_->readable_bytes());  // epoll: tcp_poll()
     const time::Instant at = tcb_->poll_at();
     if (at == time::Instant::max()) {
         timer_.cancel();

@@ -38,6 +38,8 @@ public:
     int accept(socket::Socket*& out, wire::Endpoint& peer) noexcept override;
     int finish_connect() noexcept override;
     bool accepting() const noexcept override { return listening_; }
+    // tcp_poll(): computed from the TCB (or the accept queue) whenever epoll asks.
+    std::uint32_t poll_mask() const noexcept override;
 
     void transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept override;
 
@@ -56,10 +58,16 @@ public:
     const wire::Endpoint& remote() const noexcept { return remote_; }
 
 private:
-    // IPPROTO_TCP options: TCP_NODELAY; the others (TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE,
-    // TCP_INFO, TCP_CONGESTION, ...) are not there yet: ENOPROTOOPT.
+    // IPPROTO_TCP options as tcp(7) documents them: TCP_NODELAY, TCP_CORK, TCP_MAXSEG,
+    // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_SYNCNT, TCP_CONGESTION, and TCP_INFO
+    // to read; others are ENOPROTOOPT.
     int protocol_setsockopt(int level, int name, std::span<const std::uint8_t> value) noexcept override;
     int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept override;
+    void keepalive_changed() noexcept override;
+    int take_protocol_error() noexcept override { return tcb_ ? tcb_->take_error() : 0; }
+    // tcp_disconnect(): the connection is gone and the socket unconnected again.
+    void drop_tcb() noexcept;
+    int set_congestion(std::span<const std::uint8_t> value) noexcept;
     void after_event(time::Instant now) noexcept;
     void promote(TcpSocket& child) noexcept;  // SYN-RECEIVED -> accept queue
     void forget_embryo(TcpSocket& child) noexcept;
@@ -75,7 +83,11 @@ private:
     bool listening_ = false;
     bool orphan_ = false;
     bool connecting_ = false;
-    bool nodelay_ = false;
+    // The TCB's parameters as the socket options set them (nodelay, cork, keepalive, SYN
+    // retries, congestion control); a child copies its listener's, as Linux clones the
+    // listener's tcp_sock. The buffer sizes come from SO_RCVBUF/SO_SNDBUF at make_tcb().
+    TcbConfig tcb_config_;
+    int user_mss_ = 0;  // TCP_MAXSEG (Linux rx_opt.user_mss): clamps the MSS we announce and use
     std::uint32_t retransmits_counted_ = 0;  // the TCB's retransmissions already in RetransSegs
     int backlog_ = 0;
     TcpSocket* parent_ = nullptr;

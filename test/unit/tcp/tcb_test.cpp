@@ -6,11 +6,10 @@
 #include <algorithm>
 #include <deque>
 
-#include "support/eal.hpp"
-#include "support/packets.hpp"
-#include "tcp/tcb.hpp"
+#include "tcb_fixture.hpp"
 
 using namespace pollux;
+using namespace pollux::test::tcb;
 using pollux::test::Bytes;
 using pollux::test::contents;
 using pollux::test::pattern;
@@ -21,88 +20,6 @@ using time::Instant;
 using wire::SeqNum;
 using wire::TcpFlags;
 
-namespace {
-
-struct Sent {
-    wire::TcpRepr h;
-    Bytes data;
-};
-
-struct Capture final : tcp::SegmentOutput {
-    void transmit(const wire::TcpRepr& header, buf::PacketBuf&& payload) noexcept override {
-        sent.push_back({header, payload ? contents(payload) : Bytes{}});
-    }
-    Sent pop() {
-        REQUIRE(!sent.empty());
-        Sent s = sent.front();
-        sent.pop_front();
-        return s;
-    }
-    std::deque<Sent> sent;
-};
-
-const wire::Endpoint kLocal{wire::Ipv4Address(198, 18, 0, 2), wire::Port(80)};
-const wire::Endpoint kRemote{wire::Ipv4Address(198, 18, 0, 1), wire::Port(40000)};
-constexpr std::uint32_t kPeerIsn = 5000;
-
-// One TCB and the peer's side of the conversation, forged by hand.
-struct Fixture {
-    explicit Fixture(tcp::TcbConfig config = {}) : cfg(config), tcb(cfg, out, test::mbuf_pool(), kLocal, kRemote) {}
-
-    wire::TcpRepr seg(std::uint8_t flags, SeqNum seq, SeqNum ack, std::uint16_t window = 65535) const {
-        wire::TcpRepr h;
-        h.src_port = kRemote.port;
-        h.dst_port = kLocal.port;
-        h.seq = seq;
-        h.ack = ack;
-        h.flags = flags;
-        h.window = window;
-        return h;
-    }
-    void feed(wire::TcpRepr h, const Bytes& data = {}) {
-        tcp::Segment s;
-        s.header = h;
-        s.header.payload_len = static_cast<std::uint16_t>(data.size());
-        if (!data.empty()) s.payload = test::packet(data);
-        tcb.input(std::move(s), now);
-    }
-    void advance(Duration d) {
-        const Instant end = now + d;
-        while (tcb.poll_at() <= end) {
-            now = tcb.poll_at();
-            tcb.on_timer(now);
-        }
-        now = end;
-    }
-    long send(const Bytes& b) {
-        const iovec v{const_cast<std::uint8_t*>(b.data()), b.size()};
-        return tcb.send({&v, 1}, now);
-    }
-    Bytes recv(std::size_t n = 1 << 20) {
-        Bytes b(n);
-        const iovec v{b.data(), b.size()};
-        const long r = tcb.recv({&v, 1}, false, now);
-        b.resize(r > 0 ? static_cast<std::size_t>(r) : 0);
-        return b;
-    }
-
-    // Passive open completed: our ISS `iss`, the peer's kPeerIsn, no options (so no
-    // scaling, no timestamps: the arithmetic below stays plain).
-    void establish_passive(std::uint32_t iss = 1000) {
-        tcb.accept_syn(seg(TcpFlags::syn, SeqNum(kPeerIsn), SeqNum(0)), SeqNum(iss), now);
-        const Sent synack = out.pop();
-        REQUIRE(synack.h.flags == (TcpFlags::syn | TcpFlags::ack));
-        feed(seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(iss + 1)));
-        REQUIRE(tcb.state() == State::established);
-    }
-
-    tcp::TcbConfig cfg;
-    Capture out;
-    Instant now = Instant::from_ns(1'000'000'000'000);
-    Tcb tcb;
-};
-
-}  // namespace
 
 TEST_CASE("active open: SYN with options, SYN-ACK, ACK (RFC 9293 §3.5 figure 6)", "[tcp][tcb]") {
     Fixture f;
@@ -131,7 +48,7 @@ TEST_CASE("active open: SYN with options, SYN-ACK, ACK (RFC 9293 §3.5 figure 6)
 
 TEST_CASE("passive open: SYN-ACK answers the SYN, the ACK establishes", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     CHECK(f.tcb.snd_una() == SeqNum(1001));
     CHECK(f.tcb.rcv_nxt() == SeqNum(kPeerIsn + 1));
 }
@@ -192,7 +109,7 @@ TEST_CASE("SYN retransmission backs off 1, 2, 4 ... s and gives up with ETIMEDOU
 
 TEST_CASE("data both ways: MSS-sized segments, ACKs free the send buffer, reads see the bytes", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     const Bytes out_data = pattern(3000, 1);
     REQUIRE(f.send(out_data) == 3000);
     const Sent s1 = f.out.pop();
@@ -213,7 +130,7 @@ TEST_CASE("data both ways: MSS-sized segments, ACKs free the send buffer, reads 
 
 TEST_CASE("delayed ACK: quick ACKs at start, then every second segment or after 40 ms", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     SeqNum seq(kPeerIsn + 1);
     const Bytes chunk = pattern(100, 3);
     for (int i = 0; i < 16; ++i) {  // Linux's quick-ack start: every segment answered
@@ -266,7 +183,7 @@ TEST_CASE("out-of-order data: an immediate ACK with a SACK block, then one ACK f
 
 TEST_CASE("active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 60 s, CLOSED", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.tcb.shutdown_write(f.now);
     CHECK(f.tcb.state() == State::fin_wait_1);
     const Sent fin = f.out.pop();
@@ -285,7 +202,7 @@ TEST_CASE("active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 60 s, CLOSED", "[
 
 TEST_CASE("passive close: CLOSE-WAIT, reads return 0, LAST-ACK, CLOSED", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.feed(f.seg(TcpFlags::fin | TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001)));
     CHECK(f.tcb.state() == State::close_wait);
     CHECK(f.out.pop().h.ack == SeqNum(kPeerIsn + 2));
@@ -301,7 +218,7 @@ TEST_CASE("passive close: CLOSE-WAIT, reads return 0, LAST-ACK, CLOSED", "[tcp][
 
 TEST_CASE("simultaneous close: CLOSING, then TIME-WAIT", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.tcb.shutdown_write(f.now);
     f.out.pop();
     f.feed(f.seg(TcpFlags::fin | TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001)));
@@ -313,7 +230,7 @@ TEST_CASE("simultaneous close: CLOSING, then TIME-WAIT", "[tcp][tcb]") {
 
 TEST_CASE("FIN is retransmitted until acknowledged", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.tcb.shutdown_write(f.now);
     f.out.pop();
     f.advance(Duration::from_ms(1000));
@@ -326,7 +243,7 @@ TEST_CASE("FIN is retransmitted until acknowledged", "[tcp][tcb]") {
 
 TEST_CASE("RST: exact RCV.NXT resets (ECONNRESET), in-window gets a challenge ACK (RFC 5961)", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.feed(f.seg(TcpFlags::rst, SeqNum(kPeerIsn + 10), SeqNum(0)));
     CHECK(f.tcb.state() == State::established);
     const Sent challenge = f.out.pop();
@@ -339,7 +256,7 @@ TEST_CASE("RST: exact RCV.NXT resets (ECONNRESET), in-window gets a challenge AC
 
 TEST_CASE("RST outside the window is dropped silently; TIME-WAIT ignores RST (RFC 1337)", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.feed(f.seg(TcpFlags::rst, SeqNum(kPeerIsn + 1 + 200'000), SeqNum(0)));
     CHECK(f.out.sent.empty());
     CHECK(f.tcb.state() == State::established);
@@ -354,7 +271,7 @@ TEST_CASE("RST outside the window is dropped silently; TIME-WAIT ignores RST (RF
 
 TEST_CASE("SYN on an established connection gets a challenge ACK (RFC 5961 §4)", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     f.feed(f.seg(TcpFlags::syn, SeqNum(kPeerIsn + 1), SeqNum(0)));
     CHECK(f.tcb.state() == State::established);
     CHECK(f.out.pop().h.flags == TcpFlags::ack);
@@ -362,7 +279,7 @@ TEST_CASE("SYN on an established connection gets a challenge ACK (RFC 5961 §4)"
 
 TEST_CASE("RTO: the head is retransmitted after 1 s, then 2 s; an ACK without an RTT sample keeps the backoff", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     REQUIRE(f.send(pattern(100, 6)) == 100);
     f.out.pop();
     f.advance(Duration::from_ms(999));
@@ -381,7 +298,7 @@ TEST_CASE("RTO: the head is retransmitted after 1 s, then 2 s; an ACK without an
 
 TEST_CASE("sequence numbers wrap: ISS near 2^32", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive(0xffffff00u);
+    f.establish(0xffffff00u);
     const Bytes data = pattern(1000, 7);
     REQUIRE(f.send(data) == 1000);
     Bytes got;
@@ -414,7 +331,7 @@ TEST_CASE("zero window: the persist timer probes, and an opening window resumes 
 
 TEST_CASE("fast retransmit on the third duplicate ACK (RFC 5681 §3.2)", "[tcp][tcb]") {
     Fixture f;
-    f.establish_passive();
+    f.establish();
     REQUIRE(f.send(pattern(536 * 6, 9)) == 536 * 6);
     while (!f.out.sent.empty()) f.out.pop();
     const auto dup = f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001));
@@ -436,7 +353,7 @@ TEST_CASE("Nagle holds a small segment while data is unacknowledged; TCP_NODELAY
         tcp::TcbConfig cfg;
         cfg.nodelay = nodelay;
         Fixture f(cfg);
-        f.establish_passive();
+        f.establish();
         REQUIRE(f.send(pattern(10, 10)) == 10);
         f.out.pop();
         REQUIRE(f.send(pattern(10, 11)) == 10);

@@ -1,0 +1,459 @@
+// The simulation matrix of issue #5 (DESIGN.md §6.3): two shards joined by a SimLink, both
+// directions impaired by a seeded ImpairedPort, loss {0, 1, 5, 20 %} x reorder {0, 5 %} x
+// duplicate {0, 1 %} x corrupt {0, 0.1 %}. In every cell one connection carries 10 MiB each
+// way at the same time; each side's received bytes are compared with what the other sent
+// (FNV-1a of the stream, and the offset of the first difference), the connection closes with
+// a FIN each way and no RST, and no mbuf leaks. Everything runs on a ManualClock that jumps
+// to the next event, so a cell costs only the packets it processes.
+//
+// Determinism: every frame handed to the link, both ways, is hashed with the instant it left
+// (the frame trace); the same seeds must give the same trace, other seeds another one.
+#include <catch2/catch.hpp>
+
+#include <rte_mbuf.h>
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "tcp/tcp_socket.hpp"
+#include "unit/runtime/two_shards.hpp"
+
+using namespace pollux::test::two_shards;
+using pollux::phy::Port;
+using pollux::phy::PortCapabilities;
+using pollux::socket::Destination;
+using pollux::socket::RecvMeta;
+using pollux::tcp::State;
+using pollux::tcp::TcpSocket;
+using pollux::wire::Endpoint;
+
+namespace {
+
+constexpr std::size_t kStreamBytes = std::size_t{10} << 20;  // 10 MiB each way
+constexpr std::uint64_t kFnvBasis = 0xcbf29ce484222325ull;
+constexpr std::uint64_t kFnvPrime = 0x100000001b3ull;
+
+std::uint64_t fnv1a(std::uint64_t h, const std::uint8_t* p, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= kFnvPrime;
+    }
+    return h;
+}
+
+template <typename T>
+std::uint64_t fnv1a_value(std::uint64_t h, T v) noexcept {
+    std::uint8_t b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    return fnv1a(h, b, sizeof(T));
+}
+
+// A stream that no segment size divides into repeats: splitmix64 output, 8 bytes a step.
+Bytes make_stream(std::uint64_t seed) {
+    Bytes b(kStreamBytes);
+    std::uint64_t x = seed;
+    for (std::size_t i = 0; i < b.size(); i += 8) {
+        x += 0x9e3779b97f4a7c15ull;
+        std::uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        std::memcpy(b.data() + i, &z, std::min<std::size_t>(8, b.size() - i));
+    }
+    return b;
+}
+
+const Bytes& stream_a_to_b() {
+    static const Bytes s = make_stream(0xa2b);
+    return s;
+}
+const Bytes& stream_b_to_a() {
+    static const Bytes s = make_stream(0xb2a);
+    return s;
+}
+
+// A Port between an ImpairedPort and the SimLink: folds every frame the link takes, with the
+// instant it took it and its direction, into one FNV-1a trace hash.
+class TracingPort final : public Port {
+public:
+    TracingPort(Port& inner, const pollux::time::Clock& clock, std::uint8_t direction)
+        : inner_(inner), clock_(clock), direction_(direction) {}
+
+    std::uint16_t rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) noexcept override {
+        return inner_.rx_burst(queue, pkts, n);
+    }
+    std::uint16_t tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) noexcept override {
+        // Hashed before the link takes them: it may copy a shared frame and free ours.
+        std::uint16_t done = 0;
+        while (done < n) {
+            const auto chunk = static_cast<std::uint16_t>(std::min<std::size_t>(n - done, hashes_.size()));
+            for (std::uint16_t i = 0; i < chunk; ++i) hashes_[i] = frame_hash(pkts[done + i]);
+            const std::uint16_t took = inner_.tx_burst(queue, pkts + done, chunk);
+            for (std::uint16_t i = 0; i < took; ++i) trace_ = fnv1a_value(trace_, hashes_[i]);
+            frames_ += took;
+            done = static_cast<std::uint16_t>(done + took);
+            if (took < chunk) break;
+        }
+        return done;
+    }
+    pollux::wire::MacAddress mac() const noexcept override { return inner_.mac(); }
+    std::uint16_t mtu() const noexcept override { return inner_.mtu(); }
+    bool link_up() const noexcept override { return inner_.link_up(); }
+    const PortCapabilities& capabilities() const noexcept override { return inner_.capabilities(); }
+    rte_mempool* pool(std::uint16_t queue) const noexcept override { return inner_.pool(queue); }
+
+    std::uint64_t trace() const noexcept { return trace_; }
+    std::uint64_t frames() const noexcept { return frames_; }
+
+private:
+    std::uint64_t frame_hash(const rte_mbuf* m) const noexcept {
+        std::uint64_t h = fnv1a_value(kFnvBasis, direction_);
+        h = fnv1a_value(h, clock_.now().ns());
+        h = fnv1a_value(h, m->pkt_len);
+        for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
+            h = fnv1a(h, rte_pktmbuf_mtod(s, const std::uint8_t*), s->data_len);
+        }
+        return h;
+    }
+
+    Port& inner_;
+    const pollux::time::Clock& clock_;
+    std::uint8_t direction_;
+    std::array<std::uint64_t, 64> hashes_{};
+    std::uint64_t trace_ = kFnvBasis;
+    std::uint64_t frames_ = 0;
+};
+
+struct Cell {
+    double loss = 0;
+    double reorder = 0;
+    double duplicate = 0;
+    double corrupt = 0;
+};
+
+ImpairmentConfig impairment(const Cell& c, std::uint64_t seed) {
+    ImpairmentConfig i;
+    i.loss = c.loss;
+    i.reorder = c.reorder;
+    i.duplicate = c.duplicate;
+    i.corrupt = c.corrupt;
+    i.seed = seed;
+    return i;
+}
+
+// Like two_shards::Sim, with a TracingPort under each shard's ImpairedPort.
+struct TracedSim {
+    TracedSim(const Cell& cell, std::uint64_t seed)
+        : link(clock, link_config()),
+          trace_a(link.a(), clock, 0xa),
+          trace_b(link.b(), clock, 0xb),
+          a(trace_a, clock, shard_config(link.a(), ip_a, impairment(cell, seed * 2 + 1))),
+          b(trace_b, clock, shard_config(link.b(), ip_b, impairment(cell, seed * 2 + 2))) {
+        a.start();
+        b.start();
+    }
+
+    std::uint64_t trace() const noexcept { return fnv1a_value(trace_a.trace(), trace_b.trace()); }
+
+    ManualClock clock{Instant::from_ns(1'000'000'000)};
+    SimLink link;
+    TracingPort trace_a;
+    TracingPort trace_b;
+    Shard a;
+    Shard b;
+};
+
+// One end of the connection as its application sees it: what it has sent, what it received.
+struct End {
+    TcpSocket* socket = nullptr;
+    const Bytes* out = nullptr;
+    const Bytes* expect = nullptr;
+    std::size_t sent = 0;
+    bool shut = false;
+    std::size_t got = 0;
+    std::uint64_t hash = kFnvBasis;
+    std::size_t first_difference = SIZE_MAX;
+    bool eof = false;
+    int error = 0;
+
+    // Sends what the socket takes, shuts the write side once everything is in, reads what
+    // has arrived (checking it against the expected stream as it comes).
+    void pump(Bytes& scratch, Instant now) {
+        while (sent < out->size()) {
+            const iovec v{const_cast<std::uint8_t*>(out->data() + sent), out->size() - sent};
+            const long n = socket->sendmsg({&v, 1}, Destination{}, 0, now);
+            if (n <= 0) {
+                if (n != -EAGAIN) error = static_cast<int>(-n);
+                break;
+            }
+            sent += static_cast<std::size_t>(n);
+        }
+        if (sent == out->size() && !shut) {
+            REQUIRE(socket->shutdown(SHUT_WR) == 0);
+            shut = true;
+        }
+        while (!eof) {
+            const iovec v{scratch.data(), scratch.size()};
+            RecvMeta meta;
+            const long n = socket->recvmsg({&v, 1}, 0, meta);
+            if (n == 0) eof = true;
+            if (n <= 0) {
+                if (n < 0 && n != -EAGAIN) error = static_cast<int>(-n);
+                break;
+            }
+            const auto len = static_cast<std::size_t>(n);
+            if (first_difference == SIZE_MAX) {
+                if (got + len > expect->size()) {
+                    first_difference = expect->size();
+                } else if (std::memcmp(scratch.data(), expect->data() + got, len) != 0) {
+                    const auto at = std::mismatch(scratch.begin(), scratch.begin() + n, expect->begin() + got);
+                    first_difference = got + static_cast<std::size_t>(at.first - scratch.begin());
+                }
+            }
+            hash = fnv1a(hash, scratch.data(), len);
+            got += len;
+        }
+    }
+    bool finished() const {
+        const State s = socket->tcb()->state();
+        return shut && eof && (s == State::time_wait || s == State::closed);
+    }
+};
+
+struct Outcome {
+    std::uint64_t trace = 0;
+    Duration virtual_time = Duration::zero();
+    bool finished = false;
+};
+
+std::string describe(const End& e) {
+    const auto* t = e.socket->tcb();
+    std::string s = std::string(pollux::tcp::to_string(t->state())) + " sent " + std::to_string(e.sent) + " got " +
+                    std::to_string(e.got) + (e.eof ? " eof" : "") + " snd_una " + std::to_string(t->snd_una().raw()) +
+                    " snd_nxt " + std::to_string(t->snd_nxt().raw()) + " rcv_nxt " +
+                    std::to_string(t->rcv_nxt().raw()) + " snd_wnd " + std::to_string(t->snd_wnd()) + " cwnd " +
+                    std::to_string(t->congestion().cwnd()) + " rto_ms " + std::to_string(t->rtt().rto().ns() / 1'000'000) +
+                    " retransmits " + std::to_string(t->retransmits());
+    return s;
+}
+
+std::string describe(const Shard& shard) {
+    std::string s;
+    for (const auto& [name, value] : counters(shard)) {
+        if (value != 0) s += name + " " + std::to_string(value) + ", ";
+    }
+    if (const auto* p = shard.impaired_port()) {
+        const auto& i = p->counters();
+        s += " impaired: sent " + std::to_string(i.sent) + " lost " + std::to_string(i.lost) + " duplicated " +
+             std::to_string(i.duplicated) + " reordered " + std::to_string(i.reordered) + " queue_drops " +
+             std::to_string(i.queue_drops) + " copy_failures " + std::to_string(i.copy_failures) + " held " +
+             std::to_string(p->held());
+    }
+    return s;
+}
+
+std::uint64_t checksum_drops(const Counters& c) {
+    return c.at("tcp.InCsumErrors") + c.at("ip.InCsumErrors") + c.at("ip.InHdrErrors") +
+           c.at("link.rx_drop_not_for_us") + c.at("link.rx_drop_unknown_ethertype") + c.at("link.rx_drop_truncated");
+}
+
+// Runs one cell: connect, 10 MiB both ways at once, close both ways; every check inside.
+Outcome run_cell(const Cell& cell, std::uint64_t seed, Duration limit) {
+    Outcome result;
+    const unsigned pool_before = pool_in_use();
+    {
+        TracedSim sim(cell, seed);
+        auto listener = sim.b.tcp().create_socket();
+        REQUIRE(listener->bind({Ipv4Address::any(), pollux::wire::Port(80)}) == 0);
+        REQUIRE(listener->listen(4) == 0);
+        std::unique_ptr<TcpSocket> client = sim.a.tcp().create_socket();
+        Destination to;
+        to.present = true;
+        to.endpoint = {ip_b, pollux::wire::Port(80)};
+        REQUIRE(client->connect(to, sim.clock.now()) == -EINPROGRESS);
+
+        std::unique_ptr<TcpSocket> server;
+        End a_end{client.get(), &stream_a_to_b(), &stream_b_to_a()};
+        End b_end;
+        Bytes scratch(1 << 16);
+        std::uint64_t rsts_open_a = 0;
+        std::uint64_t rsts_open_b = 0;
+        const Instant start = sim.clock.now();
+        const Instant end = start + limit;
+        constexpr Duration step = Duration::from_us(50);  // the link's latency: arrivals land on the grid
+        while (sim.clock.now() < end) {
+            const Instant now = sim.clock.now();
+            if (!server) {
+                pollux::socket::Socket* accepted = nullptr;
+                Endpoint peer;
+                if (listener->accept(accepted, peer) == 0) {
+                    server.reset(static_cast<TcpSocket*>(accepted));
+                    b_end = End{server.get(), &stream_b_to_a(), &stream_a_to_b()};
+                }
+            }
+            if (client->tcb()->state() != State::syn_sent) a_end.pump(scratch, now);
+            if (server) b_end.pump(scratch, now);
+            if (server && a_end.finished() && b_end.finished()) {
+                result.finished = true;
+                break;
+            }
+            if (a_end.error != 0 || b_end.error != 0) break;
+            sim.a.flush();
+            sim.b.flush();
+            // Everything that has arrived by now, until neither side receives a frame.
+            for (int round = 0; round < 1000; ++round) {
+                const std::uint16_t na = sim.a.poll_once();
+                const std::uint16_t nb = sim.b.poll_once();
+                if (na == 0 && nb == 0) break;
+            }
+            // RSTs sent while the connection is open reset the transfer. Once a side is
+            // CLOSED (LAST-ACK done) a RST answers a late duplicate, as it must (RFC 9293
+            // §3.10.7.1), and the peer in TIME-WAIT ignores it (RFC 1337).
+            if (client->tcb()->state() != State::closed) rsts_open_a = sim.a.tcp().counters().out_rsts.get();
+            if (!server || server->tcb()->state() != State::closed) rsts_open_b = sim.b.tcp().counters().out_rsts.get();
+            // The next event: a frame on the wire (or held back by the reorderer) within a
+            // step; otherwise the earliest timer of either shard.
+            const bool moving = sim.link.in_flight_a_to_b() > 0 || sim.link.in_flight_b_to_a() > 0 ||
+                                (sim.a.impaired_port() != nullptr && sim.a.impaired_port()->held() > 0) ||
+                                (sim.b.impaired_port() != nullptr && sim.b.impaired_port()->held() > 0);
+            Instant next = now + step;
+            if (!moving) {
+                const Instant timer = std::min(sim.a.timers().next_deadline_hint(), sim.b.timers().next_deadline_hint());
+                next = std::max(next, timer);
+            }
+            sim.clock.advance(std::min(next, end) - now);
+        }
+        result.virtual_time = sim.clock.now() - start;
+        result.trace = sim.trace();
+        INFO("A: " << describe(a_end));
+        if (server) INFO("B: " << describe(b_end));
+        REQUIRE(server);
+        INFO("shard A: " << describe(sim.a));
+        INFO("shard B: " << describe(sim.b));
+        INFO("pool in use " << pool_in_use() << ", virtual time " << result.virtual_time.ns() / 1'000'000 << " ms, frames " << sim.trace_a.frames() << " + "
+                             << sim.trace_b.frames());
+        CHECK(a_end.error == 0);
+        CHECK(b_end.error == 0);
+        CHECK(a_end.socket->tcb()->events().error == 0);
+        CHECK(b_end.socket->tcb()->events().error == 0);
+        CHECK(result.finished);
+        // The bytes: all of them, in order, each side.
+        CHECK(a_end.got == kStreamBytes);
+        CHECK(b_end.got == kStreamBytes);
+        CHECK(a_end.first_difference == SIZE_MAX);
+        CHECK(b_end.first_difference == SIZE_MAX);
+        static const std::uint64_t hash_a_to_b = fnv1a(kFnvBasis, stream_a_to_b().data(), kStreamBytes);
+        static const std::uint64_t hash_b_to_a = fnv1a(kFnvBasis, stream_b_to_a().data(), kStreamBytes);
+        CHECK(b_end.hash == hash_a_to_b);
+        CHECK(a_end.hash == hash_b_to_a);
+        // A clean close: a FIN each way and no RST from either side.
+        const Counters ca = counters(sim.a);
+        const Counters cb = counters(sim.b);
+        CHECK(rsts_open_a == 0);
+        CHECK(rsts_open_b == 0);
+        CHECK(ca.at("tcp.EstabResets") == 0);
+        CHECK(cb.at("tcp.EstabResets") == 0);
+        // Corruption: every corrupted frame the other side sent is dropped by a checksum (or
+        // an Ethernet check) and counted; none reaches the stream (checked above).
+        const std::uint64_t corrupted_to_b =
+            sim.a.impaired_port() != nullptr ? sim.a.impaired_port()->counters().corrupted : 0;
+        const std::uint64_t corrupted_to_a =
+            sim.b.impaired_port() != nullptr ? sim.b.impaired_port()->counters().corrupted : 0;
+        INFO("corrupted to B " << corrupted_to_b << ", dropped by B " << checksum_drops(cb) << "; to A "
+                               << corrupted_to_a << ", dropped by A " << checksum_drops(ca));
+        if (cell.corrupt > 0) {
+            CHECK(corrupted_to_b > 0);
+            CHECK(corrupted_to_a > 0);
+            CHECK(cb.at("tcp.InCsumErrors") > 0);
+            CHECK(ca.at("tcp.InCsumErrors") > 0);
+            CHECK(checksum_drops(cb) > 0);
+            CHECK(checksum_drops(ca) > 0);
+        } else {
+            CHECK(checksum_drops(cb) == 0);
+            CHECK(checksum_drops(ca) == 0);
+        }
+        CHECK(checksum_drops(cb) <= corrupted_to_b);
+        CHECK(checksum_drops(ca) <= corrupted_to_a);
+        if (cell.loss > 0) {
+            CHECK(a_end.socket->tcb()->retransmits() > 0);
+            CHECK(b_end.socket->tcb()->retransmits() > 0);
+        }
+    }
+    CHECK(pool_in_use() == pool_before);
+    return result;
+}
+
+// The virtual time a correct TCP needs at each loss rate, about four times the slowest cell
+// measured (0 %: 1.2 s, 1 %: 1.1 s, 5 %: 12 s, 20 %: 430 s), so that a stall fails the test
+// and an unlucky but correct run does not. At 20 % both ways most losses are repaired by the
+// RTO, not by fast retransmit (cwnd stays a few segments, too few for three duplicate ACKs;
+// there is no SACK recovery yet): each repair costs at least RTO.min = 200 ms, doubled for
+// each lost retransmission, and about a quarter of the 2 x 7,300 segments need one.
+Duration limit_for(double loss) {
+    if (loss == 0) return Duration::from_s(10);
+    if (loss <= 0.01) return Duration::from_s(30);
+    if (loss <= 0.05) return Duration::from_s(120);
+    return Duration::from_s(1800);
+}
+
+void run_row(double loss, std::uint64_t row_seed) {
+    const int i = GENERATE(range(0, 8));
+    Cell cell;
+    cell.loss = loss;
+    cell.reorder = (i & 1) != 0 ? 0.05 : 0.0;
+    cell.duplicate = (i & 2) != 0 ? 0.01 : 0.0;
+    cell.corrupt = (i & 4) != 0 ? 0.001 : 0.0;
+    const std::uint64_t seed = row_seed * 100 + static_cast<std::uint64_t>(i);
+    INFO("cell loss " << cell.loss << " reorder " << cell.reorder << " duplicate " << cell.duplicate << " corrupt "
+                      << cell.corrupt << " seed " << seed);
+    const auto wall = std::chrono::steady_clock::now();
+    const Outcome o = run_cell(cell, seed, limit_for(loss));
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall);
+    // POLLUX_MATRIX_TIMES=1 prints each cell's virtual and wall time (for tuning the bounds).
+    if (std::getenv("POLLUX_MATRIX_TIMES") != nullptr) {
+        std::printf("matrix loss %.2f reorder %.2f duplicate %.2f corrupt %.3f: virtual %lld ms, wall %lld ms\n",
+                    cell.loss, cell.reorder, cell.duplicate, cell.corrupt,
+                    static_cast<long long>(o.virtual_time.ns() / 1'000'000), static_cast<long long>(ms.count()));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("TCP matrix: loss 0 % x reorder x duplicate x corrupt, 10 MiB each way", "[tcp][sim][matrix]") {
+    run_row(0.0, 1);
+}
+
+TEST_CASE("TCP matrix: loss 1 % x reorder x duplicate x corrupt, 10 MiB each way", "[tcp][sim][matrix]") {
+    run_row(0.01, 2);
+}
+
+TEST_CASE("TCP matrix: loss 5 % x reorder x duplicate x corrupt, 10 MiB each way", "[tcp][sim][matrix]") {
+    run_row(0.05, 3);
+}
+
+TEST_CASE("TCP matrix: loss 20 % x reorder x duplicate x corrupt, 10 MiB each way", "[tcp][sim][matrix]") {
+    run_row(0.20, 4);
+}
+
+TEST_CASE("TCP matrix is deterministic: the same seed gives the same frame trace, another seed another",
+          "[tcp][sim][matrix]") {
+    Cell cell;
+    cell.loss = 0.05;
+    cell.reorder = 0.05;
+    cell.duplicate = 0.01;
+    cell.corrupt = 0.001;
+    const Outcome first = run_cell(cell, 77, limit_for(cell.loss));
+    const Outcome again = run_cell(cell, 77, limit_for(cell.loss));
+    const Outcome other = run_cell(cell, 78, limit_for(cell.loss));
+    CHECK(first.trace == again.trace);
+    CHECK(first.virtual_time == again.virtual_time);
+    CHECK(other.trace != first.trace);
+}
