@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="g++ meson ninja-build pkg-config dpdk libdpdk-dev python3-pyelftools libboost-dev catch2"
   [fuzz]="clang-14 libclang-rt-14-dev"
-  [interop]="iproute2 iputils-ping python3-scapy dpdk-dev"
+  [interop]="iproute2 iptables iputils-ping python3-scapy dpdk-dev"
 )
 
 wanted=()

@@ -5,6 +5,9 @@
 #   source lib.sh; pollux_netns_start PROGRAM [program options...]
 # sets NS (namespace), PREFIX (EAL file prefix, for dpdk-telemetry.py -f), TAP, PX_IP,
 # KERNEL_IP, PX_PID, PX_LOG; the kernel side of the tap is up with KERNEL_IP/24.
+# A test that runs several pollux programs one after the other in one namespace calls
+# pollux_netns_create once, then pollux_start / pollux_stop for each (the tap lives as long
+# as the program, so pollux_start configures its kernel side every time).
 
 NS="pxt-$$"
 PREFIX="pxt$$"
@@ -13,8 +16,16 @@ PX_IP=198.18.0.2
 KERNEL_IP=198.18.0.1
 PX_PID=
 PX_LOG=$(mktemp)
+# Debian's interpreter when there is one: a python3 on PATH may be a slow shim (pyenv:
+# about a second per start), and the tests read many counters.
+PX_PYTHON=python3
+[ -x /usr/bin/python3 ] && PX_PYTHON=/usr/bin/python3
+# Kernel-side helpers a test starts in the background (pids): killed on exit too.
+PEER_PIDS=()
 
 pollux_netns_cleanup() {
+  local pid
+  for pid in "${PEER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   if [ -n "$PX_PID" ] && kill -0 "$PX_PID" 2>/dev/null; then
     kill -TERM "$PX_PID" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$PX_PID" 2>/dev/null || break; sleep 0.1; done
@@ -33,11 +44,18 @@ pollux_netns_require() {
   done
 }
 
-pollux_netns_start() {
-  local program=$1; shift
+# The namespace, with loopback up; removed on exit with everything in it.
+pollux_netns_create() {
   trap pollux_netns_cleanup EXIT
   ip netns add "$NS"
   ip netns exec "$NS" ip link set lo up
+}
+
+# Starts PROGRAM on the tap inside the namespace (output in PX_LOG, emptied first) and
+# waits until it runs, then brings the kernel side of the tap up with KERNEL_IP/24.
+pollux_start() {
+  local program=$1; shift
+  : >"$PX_LOG"
   ip netns exec "$NS" "$program" --no-pci --no-huge -m 512 --file-prefix="$PREFIX" -l 0 \
       --log-level=lib.*:error --vdev="net_tap0,iface=$TAP" -- --ip "$PX_IP/24" "$@" >"$PX_LOG" 2>&1 &
   PX_PID=$!
@@ -52,9 +70,26 @@ pollux_netns_start() {
   ip netns exec "$NS" ip addr add "$KERNEL_IP/24" dev "$TAP"
 }
 
+pollux_netns_start() {
+  pollux_netns_create
+  pollux_start "$@"
+}
+
+# Stops the program started last with SIGINT (a clean stop: it frees everything and
+# reports leaked mbufs) and waits for it, at most SECONDS (default 30), then SIGKILL.
+# Sets PX_RC to its exit status (137 when it had to be killed).
+pollux_stop() {
+  local seconds=${1:-30}
+  kill -INT "$PX_PID" 2>/dev/null
+  for _ in $(seq $((seconds * 10))); do kill -0 "$PX_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$PX_PID" 2>/dev/null
+  wait "$PX_PID"; PX_RC=$?
+  PX_PID=
+}
+
 # Prints /pollux/stats as one JSON object.
 pollux_stats() {
-  echo /pollux/stats | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | tail -n 1
+  echo /pollux/stats | "$PX_PYTHON" "$(command -v dpdk-telemetry.py)" -f "$PREFIX" 2>/dev/null | tail -n 1
 }
 
 # Prints one counter: `pollux_stat udp InDatagrams` asks pollux now; with a third argument,
@@ -62,10 +97,24 @@ pollux_stats() {
 # Prints "missing" when the layer or the counter is absent, so comparisons fail visibly.
 pollux_stat() {
   local snapshot=${3:-$(pollux_stats)}
-  printf '%s\n' "$snapshot" | python3 -c '
+  printf '%s\n' "$snapshot" | "$PX_PYTHON" -c '
 import json, sys
 try:
     print(json.load(sys.stdin)["/pollux/stats"][sys.argv[1]][sys.argv[2]])
 except (ValueError, KeyError, TypeError):
     print("missing")' "$1" "$2"
+}
+
+# Prints every counter of a pollux_stats snapshot as "layer.Counter value", one a line:
+#   declare -A stat; while read -r k v; do stat[$k]=$v; done < <(pollux_stat_table "$snapshot")
+pollux_stat_table() {
+  printf '%s\n' "$1" | "$PX_PYTHON" -c '
+import json, sys
+try:
+    layers = json.load(sys.stdin)["/pollux/stats"]
+except (ValueError, KeyError, TypeError):
+    sys.exit(0)
+for layer, counters in layers.items():
+    for name, value in counters.items():
+        print(f"{layer}.{name} {value}")'
 }
