@@ -151,7 +151,9 @@ void Tcb::retransmit_timeout(time::Instant now) noexcept {
         fail(ETIMEDOUT);
         return;
     }
-    cc_->on_rto(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);
+    // Only the first expiry since progress reduces ssthresh (RFC 5681 eq. 4 counts what
+    // was in flight before the loss; Linux tcp_enter_loss() does not reduce it again).
+    if (retries_ == 1) cc_->on_rto(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);
     in_recovery_ = false;
     recover_ = snd_max_;  // RFC 6582 §3.2: go-back-N's duplicate ACKs start no fast retransmit
     dupacks_ = 0;
