@@ -126,6 +126,7 @@ void SocketsTelemetry::serve_pending_request() noexcept {
 }
 
 void SocketsTelemetry::take_snapshot() noexcept {
+    const time::Instant now = shard_.clock().now();
     total_ = 0;
     count_ = 0;
     const auto next = [this]() -> Row* {
@@ -158,7 +159,7 @@ void SocketsTelemetry::take_snapshot() noexcept {
             r->recv_q = static_cast<std::uint32_t>(tcb->readable_bytes());
             r->send_q = static_cast<std::uint32_t>(tcb->send_queue_bytes());
             r->congestion = tcb->congestion().name();
-            tcp::fill_tcp_info(*tcb, r->info);
+            tcp::fill_tcp_info(*tcb, now, r->info);
         });
 }
 

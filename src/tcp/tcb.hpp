@@ -182,6 +182,12 @@ public:
     std::uint16_t effective_mss() const noexcept { return snd_mss_; }
     std::uint32_t retransmits() const noexcept { return total_retransmits_; }
     int keepalive_probes_sent() const noexcept { return keepalive_probes_out_; }
+    // Linux icsk_probes_out: unanswered zero-window or keepalive probes.
+    int probes_out() const noexcept { return persist_probes_out_ + keepalive_probes_out_; }
+    std::uint16_t largest_segment_received() const noexcept { return rcv_mss_; }  // tcpi_rcv_mss
+    const std::optional<time::Instant>& last_data_sent() const noexcept { return last_data_sent_; }
+    const std::optional<time::Instant>& last_data_received() const noexcept { return last_data_received_; }
+    const std::optional<time::Instant>& last_ack_received() const noexcept { return last_ack_received_; }
     const RttEstimator& rtt() const noexcept { return rtt_; }
     const CongestionControl& congestion() const noexcept { return *cc_; }
     const TcbConfig& config() const noexcept { return config_; }
@@ -287,6 +293,10 @@ private:
     time::Instant last_received_;      // the last acceptable segment: keepalive's idle start
     int keepalive_probes_out_ = 0;     // unanswered keepalive probes
     time::Instant last_keepalive_probe_;
+    int persist_probes_out_ = 0;       // zero-window probes since the window last opened
+    std::uint16_t rcv_mss_ = 0;        // the largest payload received (Linux rcv_mss)
+    std::optional<time::Instant> last_data_received_;  // Linux lrcvtime
+    std::optional<time::Instant> last_ack_received_;   // Linux rcv_tstamp
     bool orphan_ = false;              // close()d: FIN-WAIT-2 is bounded by fin_timeout
     bool more_ = false;                // output() inside a send(MSG_MORE)
     bool push_ = false;                // output() pushes a partial segment past cork and Nagle

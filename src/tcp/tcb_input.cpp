@@ -279,6 +279,9 @@ void Tcb::process_data(Segment& s, time::Instant now) noexcept {
         default:
             return;  // after the peer's FIN there is no more text (§3.10.7.4)
     }
+    // For TCP_INFO: Linux's lrcvtime and rcv_mss (tcp_event_data_recv, tcp_measure_rcv_mss).
+    last_data_received_ = now;
+    rcv_mss_ = static_cast<std::uint16_t>(std::max<std::uint32_t>(rcv_mss_, std::min<std::uint32_t>(s.payload.length(), 0xffff)));
     SeqNum seq = s.header.seq;
     if (seq < rcv_nxt_) {  // the front was received already
         const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);

@@ -22,7 +22,9 @@ time::Instant Tcb::poll_at() const noexcept {
 
 void Tcb::note_peer_alive(time::Instant now) noexcept {
     last_received_ = now;
-    keepalive_probes_out_ = 0;  // Linux tcp_ack(): icsk_probes_out = 0
+    last_ack_received_ = now;   // Linux tcp_ack(): rcv_tstamp
+    keepalive_probes_out_ = 0;  // and icsk_probes_out = 0
+    persist_probes_out_ = 0;
 }
 
 // Linux tcp_keepalive_timer(): probes only on a synchronized connection with nothing in
@@ -107,6 +109,7 @@ void Tcb::on_timer(time::Instant now) noexcept {
         persist_deadline_ = time::Instant::max();
         if (snd_wnd_ == 0 && tx_.size() > static_cast<std::size_t>(snd_nxt_ - snd_una_)) {
             send_segment(snd_una_ - 1, 0, TcpFlags::ack, now);
+            ++persist_probes_out_;
             rtt_.backoff();
             persist_deadline_ = now + rtt_.rto();
         }

@@ -68,14 +68,12 @@ const char* linux_tcp_state_name(std::uint8_t linux_state) noexcept {
 }
 
 // Linux tcp_get_info(), field by field. Left 0 because the Tcb does not keep what they
-// report: tcpi_probes (zero-window probes sent: the persist timer backs off through the
-// RTO estimator without counting), tcpi_rcv_mss (the largest segment received),
-// tcpi_sacked / tcpi_lost / tcpi_retrans (no SACK scoreboard, no per-segment retransmit
-// marks), tcpi_last_data_sent / tcpi_last_data_recv / tcpi_last_ack_recv (no instants of
-// the last data sent, data received, ACK received), tcpi_rcv_rtt / tcpi_rcv_space (no
-// receiver-side RTT or receive-buffer autotuning). tcpi_fackets and tcpi_last_ack_sent
-// are 0 on Linux too.
-void fill_tcp_info(const Tcb& tcb, struct tcp_info& out) noexcept {
+// report: tcpi_sacked / tcpi_lost / tcpi_retrans (no SACK scoreboard, no per-segment
+// retransmit marks), tcpi_rcv_rtt / tcpi_rcv_space (no receiver-side RTT or receive-buffer
+// autotuning). tcpi_fackets and tcpi_last_ack_sent are 0 on Linux too. The last_* times
+// are milliseconds before `now`; one that never happened counts from the connection's
+// start in Linux and reads 0 here.
+void fill_tcp_info(const Tcb& tcb, time::Instant now, struct tcp_info& out) noexcept {
     std::memset(&out, 0, sizeof out);
     const State state = tcb.state();
     out.tcpi_state = linux_tcp_state(state);
@@ -128,6 +126,14 @@ void fill_tcp_info(const Tcb& tcb, struct tcp_info& out) noexcept {
                                 : cc.ssthresh() / cc.mss();
     out.tcpi_reordering = kDupackThreshold;
     out.tcpi_total_retrans = tcb.retransmits();
+    out.tcpi_probes = saturate_u8(static_cast<std::uint32_t>(tcb.probes_out()));
+    out.tcpi_rcv_mss = tcb.largest_segment_received();
+    const auto ms_since = [now](const std::optional<time::Instant>& t) -> std::uint32_t {
+        return t && now >= *t ? static_cast<std::uint32_t>(std::min<std::int64_t>((now - *t).ns() / 1'000'000, UINT32_MAX)) : 0;
+    };
+    out.tcpi_last_data_sent = ms_since(tcb.last_data_sent());
+    out.tcpi_last_data_recv = ms_since(tcb.last_data_received());
+    out.tcpi_last_ack_recv = ms_since(tcb.last_ack_received());
 }
 
 void fill_listener_tcp_info(std::uint32_t accept_queue, std::uint32_t backlog, struct tcp_info& out) noexcept {

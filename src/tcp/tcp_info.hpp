@@ -26,7 +26,7 @@ std::uint8_t linux_tcp_state(State s) noexcept;
 const char* linux_tcp_state_name(std::uint8_t linux_state) noexcept;
 
 // A connection (any state but LISTEN).
-void fill_tcp_info(const Tcb& tcb, struct tcp_info& out) noexcept;
+void fill_tcp_info(const Tcb& tcb, time::Instant now, struct tcp_info& out) noexcept;
 
 // A listener: Linux reports only the state and, in tcpi_unacked / tcpi_sacked, the accept
 // queue's length and the backlog (tcp_get_info(): sk_ack_backlog, sk_max_ack_backlog).

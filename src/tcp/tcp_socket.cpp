@@ -392,7 +392,7 @@ int TcpSocket::protocol_getsockopt(int level, int name, std::span<std::uint8_t> 
                 fill_listener_tcp_info(static_cast<std::uint32_t>(accept_queue_.size()),
                                        static_cast<std::uint32_t>(backlog_), info);
             } else if (tcb_) {
-                fill_tcp_info(*tcb_, info);
+                fill_tcp_info(*tcb_, layer_.now(), info);
             } else {
                 fill_closed_tcp_info(info);
             }

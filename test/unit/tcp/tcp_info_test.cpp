@@ -12,6 +12,7 @@
 
 #include "support/eal.hpp"
 #include "support/packets.hpp"
+#include "tcb_fixture.hpp"
 #include "tcp/tcp_info.hpp"
 #include "tcp/tcp_socket.hpp"
 #include "unit/runtime/two_shards.hpp"
@@ -69,7 +70,7 @@ struct Fixture {
     }
     struct tcp_info info() const {
         struct tcp_info i;
-        tcp::fill_tcp_info(tcb, i);
+        tcp::fill_tcp_info(tcb, now, i);
         return i;
     }
     // A passive open without options: no scaling, timestamps or SACK; the peer's MSS is
@@ -251,7 +252,7 @@ TEST_CASE("visit_sockets: a listener with its queues, then each connection with 
             [&](const tcp::TcpSocket& c) {
                 s.connections.emplace_back(c.local(), c.remote());
                 struct tcp_info i;
-                tcp::fill_tcp_info(*c.tcb(), i);
+                tcp::fill_tcp_info(*c.tcb(), sim.clock.now(), i);
                 s.states.push_back(i.tcpi_state);
             });
         return s;
@@ -285,4 +286,39 @@ TEST_CASE("visit_sockets: a listener with its queues, then each connection with 
     s = walk();
     CHECK(s.listeners.empty());
     CHECK(s.connections.size() == 1);  // the queued one was reset with its listener (Linux too)
+}
+
+TEST_CASE("tcp_info: the last data sent and received, the last ACK, rcv_mss and probes", "[tcp][tcp_info]") {
+    namespace tt = pollux::test::tcb;
+    tt::Fixture f;
+    f.establish();
+    const auto info = [&f] {
+        struct tcp_info i;
+        tcp::fill_tcp_info(f.tcb, f.now, i);
+        return i;
+    };
+    f.feed(f.seg(TcpFlags::ack, tt::kRcv, tt::kSnd), test::pattern(300, 1));
+    f.feed(f.seg(TcpFlags::ack, tt::kRcv + 300, tt::kSnd), test::pattern(120, 2));
+    f.now += Duration::from_ms(40);
+    REQUIRE(f.send(test::pattern(100, 3)) == 100);
+    f.now += Duration::from_ms(25);
+    struct tcp_info i = info();
+    CHECK(i.tcpi_rcv_mss == 300);
+    CHECK(i.tcpi_last_data_recv == 65);
+    CHECK(i.tcpi_last_ack_recv == 65);
+    CHECK(i.tcpi_last_data_sent == 25);
+    f.feed(f.seg(TcpFlags::ack, tt::kRcv + 420, tt::kSnd + 100, 0));  // acknowledged; window closed
+    f.now += Duration::from_ms(5);
+    i = info();
+    CHECK(i.tcpi_last_ack_recv == 5);
+    CHECK(i.tcpi_last_data_recv == 70);
+    CHECK(i.tcpi_probes == 0);
+    REQUIRE(f.send(test::pattern(50, 4)) == 50);
+    f.out.drain();
+    f.advance(Duration::from_s(4));  // zero-window probes, backing off
+    i = info();
+    CHECK(i.tcpi_probes >= 2);
+    CHECK(static_cast<int>(i.tcpi_probes) == f.tcb.probes_out());
+    f.feed(f.seg(TcpFlags::ack, tt::kRcv + 420, tt::kSnd + 100, 1000));  // the window opens
+    CHECK(info().tcpi_probes == 0);
 }
