@@ -20,6 +20,7 @@
  * cannot create an epoll instance or a socket. */
 #define _GNU_SOURCE
 #include "sem_names.h"
+#include "sem_log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,65 +41,7 @@
 #define LEN16 ((socklen_t)sizeof(struct sockaddr_in))
 #define PORT(n) (20100 + (n))
 
-/* ---- logging ---------------------------------------------------------------------- */
-
-static const char *errname(int e) {
-    static char other[32];
-    switch (e) {
-        case 0: return "0";
-        case EPERM: return "EPERM";
-        case ENOENT: return "ENOENT";
-        case EINTR: return "EINTR";
-        case EBADF: return "EBADF";
-        case EAGAIN: return "EAGAIN";
-        case ENOMEM: return "ENOMEM";
-        case EFAULT: return "EFAULT";
-        case EEXIST: return "EEXIST";
-        case EINVAL: return "EINVAL";
-        case EMFILE: return "EMFILE";
-        case EPIPE: return "EPIPE";
-        case ELOOP: return "ELOOP";
-        case ENOTSOCK: return "ENOTSOCK";
-        case EOPNOTSUPP: return "EOPNOTSUPP";
-        case ECONNRESET: return "ECONNRESET";
-        case ENOTCONN: return "ENOTCONN";
-        case ECONNREFUSED: return "ECONNREFUSED";
-        case EINPROGRESS: return "EINPROGRESS";
-        default: snprintf(other, sizeof other, "errno=%d", e); return other;
-    }
-}
-
-static long g_ret;
-static int g_err;
-static int g_is_fd;
-
-static long report(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    if (g_is_fd && g_ret >= 0)
-        printf(" -> fd 0\n");
-    else
-        printf(" -> %ld %s\n", g_ret, g_ret < 0 ? errname(g_err) : "0");
-    g_is_fd = 0;
-    return g_ret;
-}
-
-/* CALL(expr, fmt, ...): runs expr with errno cleared, logs "<fmt> -> <ret> <errno>". */
-#define CALL(expr, ...) (errno = 0, g_ret = (long)(expr), g_err = errno, report(__VA_ARGS__))
-#define OPEN(expr, ...) (g_is_fd = 1, CALL(expr, __VA_ARGS__))
-
-static void section(const char *name) { printf("== %s\n", name); }
-
-static void note(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("    ");
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+/* ---- logging (sem_log.h) and event masks ------------------------------------------ */
 
 /* "IN|OUT|RDHUP": the bits of an event mask by name, unknown bits in hex. */
 static const char *mask_str(unsigned m) {
@@ -122,14 +65,8 @@ static const char *mask_str(unsigned m) {
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-static struct sockaddr_in in4(int port) {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    return a;
-}
+/* 127.0.0.1:port */
+static struct sockaddr_in lo4(int port) { return in4("127.0.0.1", port); }
 
 static char buf[1 << 16];
 
@@ -158,13 +95,13 @@ static void close_fd(int fd) { CALL(S(close)(fd), "close"); }
 
 static int udp_bound(int port) {
     int fd = (int)OPEN(S(socket)(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), "socket(UDP)");
-    struct sockaddr_in a = in4(port);
+    struct sockaddr_in a = lo4(port);
     CALL(S(bind)(fd, CSA(a), LEN16), "bind(127.0.0.1:%d)", port);
     return fd;
 }
 
 static void udp_send(int s, int port, size_t n) {
-    struct sockaddr_in a = in4(port);
+    struct sockaddr_in a = lo4(port);
     memset(buf, 'u', n);
     CALL(S(sendto)(s, buf, n, 0, CSA(a), LEN16), "sendto(%zu bytes, :%d)", n, port);
 }
@@ -186,7 +123,7 @@ static int tcp_listener(int port) {
     int l = tcp_socket();
     int one = 1;
     CALL(S(setsockopt)(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt(SO_REUSEADDR)");
-    struct sockaddr_in a = in4(port);
+    struct sockaddr_in a = lo4(port);
     CALL(S(bind)(l, CSA(a), LEN16), "bind(127.0.0.1:%d)", port);
     CALL(S(listen)(l, 8), "listen(8)");
     return l;
@@ -196,7 +133,7 @@ static int tcp_listener(int port) {
  * accept waits for the listener through a private epoll, so both builds agree. */
 static int tcp_pair(int l, int port, int *c) {
     *c = tcp_socket();
-    struct sockaddr_in a = in4(port);
+    struct sockaddr_in a = lo4(port);
     CALL(S(connect)(*c, CSA(a), LEN16), "connect(127.0.0.1:%d)", port);
     int ep = ep_new();
     ctl(ep, EPOLL_CTL_ADD, l, EPOLLIN, 99, "listener");
@@ -399,7 +336,7 @@ static void test_listener(void) {
     ctl(ep, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLOUT, 2, "listener");
     wait_ev(ep, 8, 0, "no connection yet");
     int c = tcp_socket();
-    struct sockaddr_in a = in4(PORT(20));
+    struct sockaddr_in a = lo4(PORT(20));
     CALL(S(connect)(c, CSA(a), LEN16), "connect");
     ctl(ep, EPOLL_CTL_ADD, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 3, "client");
     wait_ev(ep, 8, 1000, "the connection: listener readable, client writable");
@@ -414,7 +351,7 @@ static void test_listener(void) {
     ctl(ep, EPOLL_CTL_ADD, s1, EPOLLIN | EPOLLOUT | EPOLLRDHUP, 4, "accepted");
     wait_ev(ep, 8, 0, "the accepted one is writable");
     int refused = tcp_socket();
-    struct sockaddr_in nobody = in4(PORT(21));
+    struct sockaddr_in nobody = lo4(PORT(21));
     CALL(S(connect)(refused, CSA(nobody), LEN16), "connect to a port nobody listens on");
     ctl(ep, EPOLL_CTL_DEL, c, 0, 3, "client");
     ctl(ep, EPOLL_CTL_DEL, s1, 0, 4, "accepted");

@@ -39,6 +39,7 @@ static const struct errno_name errno_names[] = {
     {EDOM, "EDOM"},
     {ERANGE, "ERANGE"},
     {ENOSYS, "ENOSYS"},
+    {ELOOP, "ELOOP"},
     {ENOTSOCK, "ENOTSOCK"},
     {EDESTADDRREQ, "EDESTADDRREQ"},
     {EMSGSIZE, "EMSGSIZE"},
