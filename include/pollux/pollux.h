@@ -43,8 +43,21 @@ int px_init(int argc, char **argv);
  * applications do their work there). Returns 0, or -1 with errno EINVAL before px_init. */
 int px_run(void (*fn)(void *arg), void *arg);
 
-/* Makes px_run return after its current iteration. Async-signal-safe; any thread. */
+/* Makes px_run return after its current iteration. Async-signal-safe; any thread. In
+ * threaded mode every call blocked in another thread then returns -1 with errno EINTR. */
 void px_stop(void);
+
+/* Threaded mode: from now on any thread may call any function of socket.h and epoll.h
+ * (without it, a call from a thread other than px_init's fails with EOPNOTSUPP). Call it
+ * on px_init's thread before px_run, which then polls on that thread; the others share
+ * the stack through one lock, which each call holds while it runs and which px_run holds
+ * for each poll round. A blocking call from another thread sleeps until its socket is
+ * ready (woken by the stack, as Linux's wait queues wake), its timeout passes, px_stop()
+ * is called (EINTR) or its fd is closed by another thread (EBADF; Linux would keep
+ * waiting). Join the threads before px_fini. Calls made from px_run's callback run as in
+ * inline mode. Returns 0, or -1 with errno EINVAL before px_init, EBUSY inside px_run,
+ * EOPNOTSUPP on another thread or on a harness's virtual clock (pollux/harness.h). */
+int px_enable_threads(void);
 
 /* Frees every packet and the port, and stops DPDK. px_init may not be called again in
  * the same process (DPDK cannot restart its EAL). */

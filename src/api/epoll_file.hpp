@@ -2,11 +2,14 @@
 // socket fd space (Linux: one file table), so px_close, px_fcntl and the fd checks work on
 // them unchanged; the socket calls answer ENOTSOCK through the Socket interface.
 //
-// Contract: as src/event/epoll.hpp (inline mode: the owner thread only).
+// Contract: as src/event/epoll.hpp (inline mode: the owner thread; threaded mode: under
+// the shard lock).
 #pragma once
 
 #include <cerrno>
+#include <memory>
 
+#include "api/kernel_fds.hpp"
 #include "event/epoll.hpp"
 #include "socket/socket.hpp"
 
@@ -18,6 +21,18 @@ public:
 
     event::Epoll* as_epoll() noexcept override { return &epoll_; }
     event::Epoll& epoll() noexcept { return epoll_; }
+
+    // The kernel files it watches (kernel_fds.hpp): null until the first is given.
+    const std::shared_ptr<KernelFds>& kernel_fds() const noexcept { return kernel_; }
+    // Creates them if needed: 0 or -errno.
+    int ensure_kernel_fds() noexcept {
+        int err = 0;
+        if (!kernel_) kernel_ = KernelFds::create(err);
+        return kernel_ ? 0 : -err;
+    }
+    // Which side px_epoll_wait reports first this time: the two take turns, so that a
+    // busy side cannot keep the other's events out of a full `events` array for good.
+    bool kernel_first() noexcept { return kernel_first_ = !kernel_first_; }
 
     // ---- not a socket ----
     int bind(const wire::Endpoint&) noexcept override { return -ENOTSOCK; }
@@ -33,8 +48,12 @@ public:
     int listen(int) noexcept override { return -ENOTSOCK; }
     int accept(socket::Socket*&, wire::Endpoint&) noexcept override { return -ENOTSOCK; }
 
-    // close(2) of the epoll fd: ep_free() — every item leaves its target's watcher list.
-    void close() noexcept override { epoll_.clear(); }
+    // close(2) of the epoll fd: ep_free() — every item leaves its target's watcher list,
+    // the threads asleep on it wake; the kernel fds go when the last of them lets go.
+    void close() noexcept override {
+        epoll_.clear();
+        kernel_.reset();
+    }
 
     // ep_eventpoll_poll() would report EPOLLIN while items are queued; nesting is not
     // supported yet (EPOLL_CTL_ADD of an epoll fd is EPERM), so nothing asks.
@@ -42,6 +61,8 @@ public:
 
 private:
     event::Epoll epoll_;
+    std::shared_ptr<KernelFds> kernel_;
+    bool kernel_first_ = false;
 };
 
 }  // namespace pollux::api

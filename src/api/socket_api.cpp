@@ -88,8 +88,8 @@ time::Instant now() noexcept { return runtime::api_context().shard->clock().now(
 
 bool may_block(const socket::Socket& s, int flags) noexcept { return !s.nonblocking() && (flags & MSG_DONTWAIT) == 0; }
 
-// What is left of an iovec array after `done` bytes: the caller's array while nothing was
-// done (no copy on the common path), a copy with its first entry trimmed after that.
+// What is left of an iovec array as a call transfers it: the caller's array while nothing
+// was transferred (no copy on the common path), a copy with its first entry trimmed after.
 class IovRest {
 public:
     explicit IovRest(std::span<const iovec> iov) noexcept : iov_(iov) {}
@@ -102,8 +102,12 @@ public:
     // Only after a partial transfer of a call that then waits: the copy is not on the
     // path of a call that completes at once.
     void advance(std::size_t n) {
-        if (copy_.empty()) copy_.assign(iov_.begin(), iov_.end());
-        std::size_t first = static_cast<std::size_t>(iov_.data() - copy_.data());
+        std::size_t first = 0;  // the first entry of copy_ still to transfer
+        if (copy_.empty()) {
+            copy_.assign(iov_.begin(), iov_.end());
+        } else {
+            first = static_cast<std::size_t>(iov_.data() - copy_.data());
+        }
         while (n > 0 && first < copy_.size()) {
             const std::size_t step = std::min(n, copy_[first].iov_len);
             copy_[first].iov_base = static_cast<std::uint8_t*>(copy_[first].iov_base) + step;
@@ -211,7 +215,7 @@ long create_socket(int domain, int type, int protocol) noexcept {
     if (protocol < 0 || protocol >= kIpprotoMax) return -EINVAL;
     runtime::ApiContext& c = runtime::api_context();
     if (c.shard == nullptr) return -ENETDOWN;
-    if (c.owner != std::this_thread::get_id()) return -EOPNOTSUPP;
+    if (!runtime::may_call_here(c)) return -EOPNOTSUPP;
     // inet_create(): the (type, protocol) pairs of inetsw[]; protocol 0 picks the default.
     std::unique_ptr<socket::Socket> s;
     switch (type) {
@@ -247,10 +251,12 @@ using api::result;
 extern "C" int px_is_fd(int fd) { return socket::is_pollux_fd(fd) ? 1 : 0; }
 
 extern "C" int px_socket(int domain, int type, int protocol) {
+    runtime::ApiLock lock;
     return static_cast<int>(result(api::create_socket(domain, type, protocol)));
 }
 
 extern "C" int px_close(int fd) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -262,6 +268,7 @@ extern "C" int px_close(int fd) {
 }
 
 extern "C" int px_listen(int fd, int backlog) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -271,6 +278,7 @@ extern "C" int px_listen(int fd, int backlog) {
 // __sys_accept4(): the flags first, then the listener's queue (waiting when blocking),
 // then the peer's address.
 extern "C" int px_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -303,6 +311,7 @@ extern "C" int px_accept(int fd, sockaddr* addr, socklen_t* addrlen) { return px
 // inet_bind(): the address length, then the family (AF_UNSPEC passes only with
 // INADDR_ANY, for old programs), then the socket's own checks.
 extern "C" int px_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -319,6 +328,7 @@ extern "C" int px_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
 
 // inet_dgram_connect(): at least a family; AF_UNSPEC disconnects.
 extern "C" int px_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -337,6 +347,7 @@ extern "C" int px_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 extern "C" int px_shutdown(int fd, int how) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -347,6 +358,7 @@ extern "C" int px_shutdown(int fd, int how) {
 
 extern "C" ssize_t px_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* dest_addr,
                              socklen_t addrlen) {
+    runtime::ApiLock lock;
     if (dest_addr != nullptr) {
         if (const int e = api::check_user_address(dest_addr, addrlen); e != 0) {
             int err = 0;
@@ -365,6 +377,7 @@ extern "C" ssize_t px_send(int fd, const void* buf, size_t len, int flags) {
 extern "C" ssize_t px_write(int fd, const void* buf, size_t count) { return px_sendto(fd, buf, count, 0, nullptr, 0); }
 
 extern "C" ssize_t px_writev(int fd, const iovec* iov, int iovcnt) {
+    runtime::ApiLock lock;
     std::span<const iovec> vs;
     // vfs_writev(): nothing to write is nothing done; write(fd, buf, 0) by contrast sends
     // an empty datagram.
@@ -373,6 +386,7 @@ extern "C" ssize_t px_writev(int fd, const iovec* iov, int iovcnt) {
 }
 
 extern "C" ssize_t px_sendmsg(int fd, const msghdr* msg, int flags) {
+    runtime::ApiLock lock;
     int err = 0;
     if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (msg == nullptr) return result(-EFAULT);
@@ -384,6 +398,7 @@ extern "C" ssize_t px_sendmsg(int fd, const msghdr* msg, int flags) {
 }
 
 extern "C" ssize_t px_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* src_addr, socklen_t* addrlen) {
+    runtime::ApiLock lock;
     const iovec v{buf, len};
     socket::RecvMeta meta;
     const long r = api::recv_common(fd, {&v, 1}, flags, meta);
@@ -400,6 +415,7 @@ extern "C" ssize_t px_recv(int fd, void* buf, size_t len, int flags) {
 // sock_read_iter(): a read of nothing returns 0 at once, unlike recv(len 0), which takes a
 // datagram off the queue.
 extern "C" ssize_t px_read(int fd, void* buf, size_t count) {
+    runtime::ApiLock lock;
     int err = 0;
     if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (count == 0) return 0;
@@ -407,6 +423,7 @@ extern "C" ssize_t px_read(int fd, void* buf, size_t count) {
 }
 
 extern "C" ssize_t px_readv(int fd, const iovec* iov, int iovcnt) {
+    runtime::ApiLock lock;
     std::span<const iovec> vs;
     if (const long r = api::vector_call(fd, iov, iovcnt, vs); r <= 0) return result(r);
     socket::RecvMeta meta;
@@ -414,6 +431,7 @@ extern "C" ssize_t px_readv(int fd, const iovec* iov, int iovcnt) {
 }
 
 extern "C" ssize_t px_recvmsg(int fd, msghdr* msg, int flags) {
+    runtime::ApiLock lock;
     int err = 0;
     if (api::lookup_socket(fd, err) == nullptr) return result(-err);
     if (msg == nullptr) return result(-EFAULT);
@@ -433,6 +451,7 @@ extern "C" ssize_t px_recvmsg(int fd, msghdr* msg, int flags) {
 }
 
 extern "C" int px_getsockname(int fd, sockaddr* addr, socklen_t* addrlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -442,6 +461,7 @@ extern "C" int px_getsockname(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 extern "C" int px_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -451,6 +471,7 @@ extern "C" int px_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 extern "C" int px_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -466,6 +487,7 @@ extern "C" int px_setsockopt(int fd, int level, int optname, const void* optval,
 }
 
 extern "C" int px_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup_socket(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -483,6 +505,7 @@ extern "C" int px_getsockopt(int fd, int level, int optname, void* optval, sockl
 }
 
 extern "C" int px_fcntl(int fd, int cmd, ...) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));
@@ -508,6 +531,7 @@ extern "C" int px_fcntl(int fd, int cmd, ...) {
 }
 
 extern "C" int px_ioctl(int fd, unsigned long request, ...) {
+    runtime::ApiLock lock;
     int err = 0;
     socket::Socket* s = api::lookup(fd, err);
     if (s == nullptr) return static_cast<int>(result(-err));

@@ -42,7 +42,7 @@ socket::Socket* lookup(int fd, int& err) noexcept {
         return nullptr;
     }
     const runtime::ApiContext& c = runtime::api_context();
-    if (c.shard == nullptr || c.owner != std::this_thread::get_id()) {
+    if (c.shard == nullptr || !runtime::may_call_here(c)) {
         err = EOPNOTSUPP;
         return nullptr;
     }

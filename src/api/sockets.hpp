@@ -4,7 +4,9 @@
 // This is the only code that knows fd numbers and sets errno (DESIGN.md §4); everything
 // below it returns -errno.
 //
-// Contract: all of it runs on the owner thread of runtime::api_context() (see there).
+// Contract: all of it runs on the owner thread of runtime::api_context(), or, in threaded
+// mode, on any thread holding the shard lock (see there): every px_* entry point takes
+// runtime::ApiLock first.
 #pragma once
 
 #include <optional>
@@ -51,7 +53,7 @@ int install(std::unique_ptr<socket::Socket>& s) noexcept;
 void close_all() noexcept;
 
 // The socket behind `fd` for a call made now: null with `err` set to EBADF for an fd that
-// is not open, EOPNOTSUPP from a thread other than the owner's.
+// is not open, EOPNOTSUPP from a thread other than the owner's outside threaded mode.
 socket::Socket* lookup(int fd, int& err) noexcept;
 // lookup() for the calls that need a socket (bind, send, getsockopt, ...): an epoll fd is
 // ENOTSOCK there, as Linux's sockfd_lookup() answers for any file that is not a socket.
@@ -63,11 +65,14 @@ socket::Socket* lookup_socket(int fd, int& err) noexcept;
 time::Instant call_deadline(const socket::Socket& s, bool receiving) noexcept;
 
 // A blocking call's loop: runs `attempt` (returning a count or -errno); while it says
-// -EAGAIN and the call may block, keeps the shard polling until it succeeds, the timeout
-// passes (EAGAIN), px_stop() is called (EINTR), or — for a receive — the socket is shut
-// down for reading (0, as Linux returns at end of stream). A call that waits several
-// times (a stream send of more than the buffer holds, MSG_WAITALL) passes `deadline`:
-// set at its first wait, it bounds them all together, as Linux's timeo does.
+// -EAGAIN and the call may block, waits until it succeeds, the timeout passes (EAGAIN),
+// px_stop() is called (EINTR), or — for a receive — the socket is shut down for reading
+// (0, as Linux returns at end of stream). A call that waits several times (a stream send
+// of more than the buffer holds, MSG_WAITALL) passes `deadline`: set at its first wait,
+// it bounds them all together, as Linux's timeo does.
+// How it waits: the caller that is the shard's thread keeps it polling; in threaded mode
+// any other thread sleeps on the socket's wait queue (sk_wait_event), woken by the
+// stack's readiness changes, and returns EBADF if another thread closes the fd meanwhile.
 template <typename Attempt>
 long wait_for(socket::Socket& s, bool receiving, bool may_block, Attempt&& attempt,
               std::optional<time::Instant>* deadline = nullptr) noexcept {
@@ -82,7 +87,13 @@ long wait_for(socket::Socket& s, bool receiving, bool may_block, Attempt&& attem
         if (runtime::stop_requested()) return -EINTR;
         if (shard.clock().now() >= *until) return -EAGAIN;
         if (runtime::api_context().manual_clock) return -EAGAIN;  // nothing can change: harness.h
-        shard.poll_once();
+        if (runtime::should_sleep()) {
+            const runtime::SleepResult slept = runtime::sleep_on(s.watchers().sleepers(), *until);
+            if (slept == runtime::SleepResult::gone) return -EBADF;  // `s` may be freed: not touched
+            if (slept == runtime::SleepResult::stopped) return -EINTR;
+        } else {
+            runtime::poll_here(shard);
+        }
         r = attempt();
         if (r != -EAGAIN) return r;
     }

@@ -8,6 +8,7 @@
 namespace pollux::event {
 
 void Epoll::clear() noexcept {
+    sleepers_.wake_all_gone();
     ready_.clear();
     items_.clear_and_dispose([](EpollItem* item) {
         item->target->items_.erase(item->target->items_.iterator_to(*item));
@@ -15,18 +16,35 @@ void Epoll::clear() noexcept {
     });
 }
 
-void Epoll::enqueue(EpollItem& item) noexcept {
-    if (item.ready.is_linked()) return;
-    ready_.push_back(item);
-    ++wakeups_;
+bool Epoll::enqueue(EpollItem& item) noexcept {
+    if (!item.ready.is_linked()) {
+        ready_.push_back(item);
+        ++wakeups_;
+    }
+    // wake_up(&ep->wq): one sleeping epoll_wait, even when the item was queued already.
+    if (sleepers_.empty()) return false;
+    return sleepers_.wake_one();
 }
 
 // ep_poll_callback(): a disabled (fired ONESHOT) item ignores wake-ups; a key that names
-// events filters by interest (EPOLLERR and EPOLLHUP are always of interest).
-void Epoll::callback(EpollItem& item, std::uint32_t key) noexcept {
-    if (!item.armed()) return;
-    if (key != kWakeAll && (key & item.events) == 0) return;
-    enqueue(item);
+// events filters by interest (EPOLLERR and EPOLLHUP are always of interest). The answer is
+// Linux's `ewake`: an EPOLLEXCLUSIVE item counts as delivered only when it woke a thread
+// asleep in epoll_wait on its instance and the key names an event it asked for; any
+// other item always counts (WatchList::wake stops at the first exclusive delivery).
+bool Epoll::callback(EpollItem& item, std::uint32_t key) noexcept {
+    const bool exclusive = (item.events & EPOLLEXCLUSIVE) != 0;
+    if (!item.armed()) return !exclusive;
+    if (key != kWakeAll && (key & item.events) == 0) return !exclusive;
+    const bool woke = enqueue(item);
+    if (!exclusive) return true;
+    if (!woke) return false;
+    const std::uint32_t in_out = key == kWakeAll ? 0 : key & (EPOLLIN | EPOLLOUT);
+    switch (in_out) {
+        case EPOLLIN: return (item.events & EPOLLIN) != 0;
+        case EPOLLOUT: return (item.events & EPOLLOUT) != 0;
+        case 0: return true;
+        default: return false;  // both: Linux's switch has no case for it
+    }
 }
 
 int Epoll::add(int fd, WatchList& target, const epoll_event& event) noexcept {
@@ -43,7 +61,7 @@ int Epoll::add(int fd, WatchList& target, const epoll_event& event) noexcept {
     item->target = &target;
     items_.insert_commit(*item, commit);
     target.items_.push_back(*item);
-    if (revents(*item) != 0) enqueue(*item);
+    if (revents(*item) != 0) (void)enqueue(*item);
     return 0;
 }
 
@@ -53,7 +71,7 @@ int Epoll::modify(int fd, const epoll_event& event) noexcept {
     if ((it->events & EPOLLEXCLUSIVE) != 0) return -EINVAL;
     it->events = event.events | EPOLLERR | EPOLLHUP;
     it->data = event.data;
-    if (revents(*it) != 0) enqueue(*it);
+    if (revents(*it) != 0) (void)enqueue(*it);
     return 0;
 }
 

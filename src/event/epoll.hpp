@@ -12,20 +12,19 @@
 //        it is re-checked at the next wait and reported while it stays ready.
 //   Items left unreported because `maxevents` was reached stay at the front.
 //
-// Contract (the locking rules of fs/eventpoll.c, for pollux's two modes)
-// - Inline mode (today): everything here — ctl, collect, the callbacks from the
-//   protocols, destruction — runs on the shard's thread (the thread that called px_init,
-//   or px_run's callback). Nothing is locked; `wakeups_` is a plain counter the waiting
-//   loop reads after each poll round.
-// - Threaded mode (later, same structures): the shard's thread runs the callbacks; an
-//   application thread runs ctl/collect. The tree (`items_`) and each item's `events`
-//   and `data` are then guarded by the instance's mutex (Linux ep->mtx), taken by ctl and
-//   collect only. The ready list and `wakeups_` are guarded by the instance's spinlock
-//   (Linux ep->lock), taken by the callback and by collect around its splice; a waiter
-//   sleeps on the instance's wait queue and the callback wakes one (EPOLLEXCLUSIVE) or
-//   all. A socket's watcher list is guarded by its shard's lock (the poll loop holds it
-//   per burst). Lock order: instance mutex -> shard lock -> instance spinlock. The inline
-//   path takes none of them: whether the caller is the shard's thread decides.
+// Contract (what fs/eventpoll.c's locks do, for pollux's two modes)
+// - Inline mode: everything here — ctl, collect, the callbacks from the protocols,
+//   destruction — runs on the shard's thread (the thread that called px_init, or px_run's
+//   callback). Nothing is locked; `wakeups_` is a plain counter the waiting loop reads.
+// - Threaded mode (px_enable_threads): the same structures, all guarded by one lock, the
+//   shard lock of runtime/api_context.hpp. The shard's thread holds it for a whole poll
+//   round (so every callback runs under it); an application thread holds it for a whole
+//   px_* call and drops it only while asleep on `sleepers_` (Linux ep->wq; a callback
+//   that queues an item wakes one sleeper, ep_poll's exclusive wait). Linux needs ep->mtx,
+//   ep->lock and the wait-queue locks because callbacks run on every CPU at once; here
+//   one thread runs all of a shard's callbacks, so a single lock serialises nothing that
+//   could have run in parallel except ctl against collect, both a few hundred ns.
+//   Lock order: there is one lock, so none.
 // - Lifetime: an item belongs to its instance; it is unlinked from its target's watcher
 //   list before it is freed, and from the instance's structures before its target goes.
 #pragma once
@@ -39,6 +38,7 @@
 #include <span>
 
 #include "event/epoll_item.hpp"
+#include "event/wait_queue.hpp"
 #include "event/watch_list.hpp"
 
 namespace pollux::event {
@@ -70,6 +70,8 @@ public:
     bool contains(int fd) const noexcept { return items_.find(fd, FdLess{}) != items_.end(); }
     // Callbacks that queued an item since the instance was made (the waiter's mark).
     std::uint64_t wakeups() const noexcept { return wakeups_; }
+    // The threads asleep in epoll_wait on this instance (threaded mode).
+    WaitQueue& sleepers() noexcept { return sleepers_; }
 
 private:
     friend class WatchList;
@@ -86,16 +88,18 @@ private:
         EpollItem, boost::intrusive::member_hook<EpollItem, boost::intrusive::list_member_hook<>, &EpollItem::ready>,
         boost::intrusive::constant_time_size<true>>;
 
-    // ep_poll_callback().
-    void callback(EpollItem& item, std::uint32_t key) noexcept;
+    // ep_poll_callback(): true when the wake counts as delivered (Linux's ewake).
+    bool callback(EpollItem& item, std::uint32_t key) noexcept;
     // The item's target is closing: unlink it from this instance and free it.
     void forget(EpollItem& item) noexcept;
-    // Queues `item` at the tail unless it is queued already.
-    void enqueue(EpollItem& item) noexcept;
+    // Queues `item` at the tail unless it is queued already, and wakes one sleeper;
+    // true when a sleeper was woken.
+    bool enqueue(EpollItem& item) noexcept;
     static std::uint32_t revents(const EpollItem& item) noexcept { return item.target->poll() & item.events; }
 
     Items items_;
     ReadyList ready_;
+    WaitQueue sleepers_;  // threads in epoll_wait (threaded mode), exclusive as in ep_poll
     std::uint64_t wakeups_ = 0;
 };
 

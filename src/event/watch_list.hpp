@@ -14,7 +14,10 @@
 // connections queued for reading) is a new arrival even when EPOLLIN was already set,
 // which is what an edge-triggered watcher must see (sock_def_readable on every skb).
 //
-// Contract: see epoll.hpp (inline mode: one thread touches everything).
+// Threads asleep in a blocking call on the object (threaded mode) wait on `sleepers()`;
+// every wake and every publish wakes them all, and each re-checks its own condition.
+//
+// Contract: see epoll.hpp.
 #pragma once
 
 #include <boost/intrusive/list.hpp>
@@ -22,6 +25,7 @@
 #include <cstdint>
 
 #include "event/epoll_item.hpp"
+#include "event/wait_queue.hpp"
 
 namespace pollux::event {
 
@@ -45,8 +49,11 @@ public:
     void publish(std::uint32_t mask, std::size_t level) noexcept;
     std::uint32_t published_mask() const noexcept { return published_mask_; }
 
-    // eventpoll_release(): the fd is closed, every item watching it is removed and freed.
+    // eventpoll_release(): the fd is closed, every item watching it is removed and freed,
+    // and every thread blocked on the object is woken and told it is gone.
     void detach_all() noexcept;
+    // The threads blocked in a call on the object (threaded mode, wait_queue.hpp).
+    WaitQueue& sleepers() noexcept { return sleepers_; }
     bool empty() const noexcept { return items_.empty(); }
     std::size_t size() const noexcept { return items_.size(); }
 
@@ -59,6 +66,7 @@ private:
     const void* object_;
     PollFn poll_;
     Items items_;
+    WaitQueue sleepers_;
     std::uint32_t published_mask_ = 0;
     std::size_t published_level_ = 0;
 };

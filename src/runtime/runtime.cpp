@@ -216,6 +216,52 @@ extern "C" int px_init(int argc, char** argv) {
     return n;
 }
 
+namespace {
+
+// px_run in threaded mode: each round holds the shard lock (api_context.hpp's contract),
+// and between rounds the threads waiting for it get it. At the end every thread asleep in
+// a blocking call wakes with EINTR.
+void run_threaded(Shard& shard, void (*fn)(void* arg), void* arg) {
+    ApiContext& api = api_context();
+    {
+        ApiLock lock;
+        api.loop_running = true;
+    }
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        {
+            ApiLock lock;
+            shard.poll_once();
+            if (fn != nullptr) {
+                api.in_run_callback = true;
+                fn(arg);
+                api.in_run_callback = false;
+            }
+        }
+        yield_to_waiting_callers();
+    }
+    ApiLock lock;
+    api.loop_running = false;
+    wake_sleepers_for_stop();
+}
+
+bool g_in_run = false;  // px_run's loop is on the stack (px_enable_threads refuses then)
+
+}  // namespace
+
+extern "C" int px_enable_threads(void) {
+    ApiContext& api = api_context();
+    int err = 0;
+    if (api.shard == nullptr) err = EINVAL;
+    else if (api.owner != std::this_thread::get_id() || api.manual_clock) err = EOPNOTSUPP;
+    else if (g_in_run) err = EBUSY;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    api.threaded.store(true, std::memory_order_relaxed);
+    return 0;
+}
+
 extern "C" int px_run(void (*fn)(void* arg), void* arg) {
     if (g_runtime == nullptr) {
         errno = EINVAL;
@@ -223,6 +269,13 @@ extern "C" int px_run(void (*fn)(void* arg), void* arg) {
     }
     Shard& shard = *g_runtime->shard;
     ApiContext& api = api_context();
+    g_in_run = true;
+    if (api.threaded.load(std::memory_order_relaxed)) {
+        run_threaded(shard, fn, arg);
+        g_in_run = false;
+        g_stop.store(false, std::memory_order_relaxed);
+        return 0;
+    }
     while (!g_stop.load(std::memory_order_relaxed)) {
         shard.poll_once();
         if (fn != nullptr) {
@@ -231,6 +284,7 @@ extern "C" int px_run(void (*fn)(void* arg), void* arg) {
             api.in_run_callback = false;
         }
     }
+    g_in_run = false;
     g_stop.store(false, std::memory_order_relaxed);
     return 0;
 }

@@ -30,8 +30,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef PX_POLLUX
 #include <pollux/epoll.h>
@@ -481,6 +485,85 @@ static void test_write_space(void) {
 /* A wait without a timeout ends with EINTR when a signal arrives (the kernel never
  * restarts epoll_wait); pollux's equivalent is px_stop(), which the handler calls (it is
  * async-signal-safe). Last in the script: pollux's stop request stays set afterwards. */
+/* wait_ev with the events listed by tag: where kernel files and sockets are ready at
+ * once, pollux reports the two sides in turns, not in the kernel's ready-list order. */
+static long wait_sorted(int ep, int timeout, const char *why) {
+    struct epoll_event ev[8];
+    memset(ev, 0, sizeof ev);
+    long n = CALL(S(epoll_wait)(ep, ev, 8, timeout), "epoll_wait(max 8, timeout %d) %s", timeout, why);
+    for (long i = 1; i < n; ++i) {
+        for (long j = i; j > 0 && ev[j].data.u64 < ev[j - 1].data.u64; --j) {
+            struct epoll_event t = ev[j];
+            ev[j] = ev[j - 1];
+            ev[j - 1] = t;
+        }
+    }
+    for (long i = 0; i < n; ++i) note("tag %llu: %s", (unsigned long long)ev[i].data.u64, mask_str(ev[i].events));
+    return n;
+}
+
+/* Kernel files in the same instance as sockets (pollux: kept in an internal kernel epoll
+ * instance): eventfd, pipe, timerfd, their errors, ET and ONESHOT, together with a socket.
+ * The kernel's fds are made with the kernel's calls in both builds. */
+static void test_kernel_fds(void) {
+    section("kernel fds beside sockets");
+    int ep = ep_new();
+    int efd = eventfd(0, EFD_NONBLOCK);
+    int p[2];
+    if (efd < 0 || pipe2(p, O_NONBLOCK) != 0) {
+        note("eventfd/pipe failed");
+        return;
+    }
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    int mem = memfd_create("sem", 0); /* not pollable: EPERM */
+    ctl(ep, EPOLL_CTL_ADD, efd, EPOLLIN, 10, "eventfd");
+    ctl(ep, EPOLL_CTL_ADD, efd, EPOLLIN, 10, "eventfd again");
+    ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN, 11, "pipe not added");
+    ctl(ep, EPOLL_CTL_DEL, p[0], 0, 11, "pipe not added");
+    ctl(ep, EPOLL_CTL_ADD, mem, EPOLLIN, 12, "memfd");
+    int closed = eventfd(0, 0);
+    close(closed);
+    ctl(ep, EPOLL_CTL_ADD, closed, EPOLLIN, 13, "a closed kernel fd");
+    ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN | EPOLLET, 11, "pipe read end");
+    ctl(ep, EPOLL_CTL_ADD, p[1], EPOLLOUT | EPOLLONESHOT, 14, "pipe write end");
+    ctl(ep, EPOLL_CTL_ADD, tfd, EPOLLIN, 15, "timerfd");
+    int u = udp_bound(PORT(70));
+    ctl(ep, EPOLL_CTL_ADD, u, EPOLLIN, 16, "udp");
+    wait_ev(ep, 8, 0, "only the pipe's write end");
+    wait_ev(ep, 8, 0, "ONESHOT fired");
+    CALL(eventfd_write(efd, 3), "eventfd_write(3)");
+    CALL(write(p[1], "ab", 2), "write(pipe, 2)");
+    udp_send(u, PORT(70), 5);
+    settle(u);
+    wait_sorted(ep, 0, "eventfd, pipe and udp");
+    wait_sorted(ep, 0, "ET pipe not again, LT eventfd and udp again");
+    char b[8];
+    CALL(read(p[0], b, 1), "read(pipe, 1)");
+    wait_ev(ep, 8, 0, "ET pipe: nothing new");
+    CALL(write(p[1], "c", 1), "write(pipe, 1)");
+    eventfd_t v;
+    CALL(eventfd_read(efd, &v), "eventfd_read");
+    CALL(S(recv)(u, buf, sizeof buf, 0), "recv(udp)");
+    wait_sorted(ep, 0, "ET pipe again, the rest drained");
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_nsec = 30 * 1000000;
+    CALL(timerfd_settime(tfd, 0, &its, NULL), "timerfd_settime(30 ms)");
+    wait_ev(ep, 8, 1000, "the timer, sleeping");
+    ctl(ep, EPOLL_CTL_MOD, p[1], EPOLLOUT, 14, "re-arm the write end");
+    ctl(ep, EPOLL_CTL_DEL, p[0], 0, 11, "pipe read end");
+    ctl(ep, EPOLL_CTL_DEL, tfd, 0, 15, "timerfd");
+    wait_ev(ep, 8, 0, "the write end again");
+    close(p[1]);
+    wait_ev(ep, 8, 0, "closed write end left by itself");
+    close_fd(u);
+    close_fd(ep);
+    close(efd);
+    close(p[0]);
+    close(tfd);
+    close(mem);
+}
+
 static void on_alarm(int sig) {
     (void)sig;
 #ifdef PX_POLLUX
@@ -534,6 +617,7 @@ int main(int argc, char **argv) {
     test_tcp_lt_et();
     test_reset();
     test_write_space();
+    test_kernel_fds();
     test_interrupted();
     printf("== end\n");
 
