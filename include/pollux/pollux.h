@@ -44,7 +44,8 @@ int px_init(int argc, char **argv);
 int px_run(void (*fn)(void *arg), void *arg);
 
 /* Makes px_run return after its current iteration. Async-signal-safe; any thread. In
- * threaded mode every call blocked in another thread then returns -1 with errno EINTR. */
+ * threaded mode, as px_run returns, every call asleep in another thread returns -1 with
+ * errno EINTR. */
 void px_stop(void);
 
 /* Threaded mode: from now on any thread may call any function of socket.h and epoll.h
@@ -54,7 +55,8 @@ void px_stop(void);
  * for each poll round. A blocking call from another thread sleeps until its socket is
  * ready (woken by the stack, as Linux's wait queues wake), its timeout passes, px_stop()
  * is called (EINTR) or its fd is closed by another thread (EBADF; Linux would keep
- * waiting). Join the threads before px_fini. Calls made from px_run's callback run as in
+ * waiting); a call made before px_run starts sleeps until px_run polls. Join the threads
+ * before px_fini. Calls made from px_run's callback run as in
  * inline mode. Returns 0, or -1 with errno EINVAL before px_init, EBUSY inside px_run,
  * EOPNOTSUPP on another thread or on a harness's virtual clock (pollux/harness.h). */
 int px_enable_threads(void);

@@ -29,7 +29,6 @@ void attach_api(Shard& shard, bool manual_clock) noexcept {
     g_context.in_run_callback = false;
     g_context.manual_clock = manual_clock;
     g_context.threaded.store(false, std::memory_order_relaxed);
-    g_context.loop_running = false;
 }
 
 void detach_api() noexcept {
@@ -39,7 +38,6 @@ void detach_api() noexcept {
     g_context.in_run_callback = false;
     g_context.manual_clock = false;
     g_context.threaded.store(false, std::memory_order_relaxed);
-    g_context.loop_running = false;
 }
 
 void set_api_teardown(void (*close_all)()) noexcept { g_teardown = close_all; }
@@ -68,7 +66,7 @@ ApiLock::~ApiLock() {
 
 bool should_sleep() noexcept {
     const ApiContext& c = g_context;
-    return c.threaded.load(std::memory_order_relaxed) && c.loop_running && c.owner != std::this_thread::get_id();
+    return c.threaded.load(std::memory_order_relaxed) && c.owner != std::this_thread::get_id();
 }
 
 SleepResult sleep_on(event::WaitQueue& queue, time::Instant deadline, event::KernelBlocker* blocker) noexcept {

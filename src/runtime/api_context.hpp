@@ -17,7 +17,7 @@
 //     * an application thread holds it for a whole px_* call (ApiLock below) and drops it
 //       only while asleep in a blocking call (sleep_on), re-taking it before it looks at
 //       anything again;
-//     * `loop_running`, `stop_epoch` and `sleepers` are written under it.
+//     * `stop_epoch` and `sleepers` are written under it.
 //   It is the only lock (the telemetry mutex of runtime.cpp is never held with it), so
 //   there is no lock order. `threaded` is set on the owner thread before px_run and never
 //   cleared while the runtime lives.
@@ -53,7 +53,6 @@ struct ApiContext {
     std::atomic<bool> threaded{false};
     std::mutex lock;
     std::atomic<int> lock_wanted{0};  // application threads blocked in ApiLock
-    bool loop_running = false;        // px_run's threaded loop polls: a caller may sleep
     std::uint64_t stop_epoch = 0;     // threaded loops ended: a sleeper that sees it move returns EINTR
     boost::intrusive::list<event::Waiter, boost::intrusive::member_hook<event::Waiter, boost::intrusive::list_member_hook<>,
                                                                         &event::Waiter::all_hook>>
@@ -93,8 +92,11 @@ private:
     bool acquired_ = false;
 };
 
-// Whether a blocking call on this thread should sleep rather than poll: threaded mode,
-// not px_run's thread, and px_run's loop is polling for it.
+// Whether a blocking call on this thread should sleep rather than poll: threaded mode and
+// not the owner's thread. The owner polls — in px_run, or in a blocking call of its own —
+// and its polling runs the callbacks that wake the sleepers; a thread that blocks before
+// px_run starts sleeps until it does (polling there too would race the owner for the
+// lock and, unlike a sleeper, could not be woken exclusively).
 bool should_sleep() noexcept;
 
 enum class SleepResult { woken, timed_out, stopped, gone };

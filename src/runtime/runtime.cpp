@@ -223,10 +223,6 @@ namespace {
 // a blocking call wakes with EINTR.
 void run_threaded(Shard& shard, void (*fn)(void* arg), void* arg) {
     ApiContext& api = api_context();
-    {
-        ApiLock lock;
-        api.loop_running = true;
-    }
     while (!g_stop.load(std::memory_order_relaxed)) {
         {
             ApiLock lock;
@@ -240,7 +236,6 @@ void run_threaded(Shard& shard, void (*fn)(void* arg), void* arg) {
         yield_to_waiting_callers();
     }
     ApiLock lock;
-    api.loop_running = false;
     wake_sleepers_for_stop();
 }
 

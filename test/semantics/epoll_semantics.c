@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -564,6 +565,85 @@ static void test_kernel_fds(void) {
     close(mem);
 }
 
+/* EPOLLEXCLUSIVE with several waiters: four threads, each asleep in epoll_wait on its own
+ * instance, watch one listener. Exclusively, a connection wakes one thread; each further
+ * connection wakes one more. Without EPOLLEXCLUSIVE one connection wakes all four. In the
+ * pollux build this runs in threaded mode (px_enable_threads) while main polls in px_run. */
+#define WAITERS 4
+
+struct waiter {
+    int ep;
+    long n;
+    pthread_t thread;
+};
+
+static void *waiter_main(void *arg) {
+    struct waiter *w = arg;
+    struct epoll_event ev;
+    w->n = S(epoll_wait)(w->ep, &ev, 1, 3000);
+    return NULL;
+}
+
+static int count_returned(struct waiter *w, int *returned) {
+    int n = 0;
+    for (int i = 0; i < WAITERS; ++i) {
+        if (!returned[i] && pthread_tryjoin_np(w[i].thread, NULL) == 0) returned[i] = 1;
+        n += returned[i];
+    }
+    return n;
+}
+
+static void exclusive_round(int exclusive, int port) {
+    int l = tcp_listener(port);
+    struct waiter w[WAITERS];
+    int returned[WAITERS] = {0};
+    for (int i = 0; i < WAITERS; ++i) {
+        w[i].ep = (int)S(epoll_create1)(0);
+        w[i].n = -2;
+        ctl(w[i].ep, EPOLL_CTL_ADD, l, EPOLLIN | (exclusive ? EPOLLEXCLUSIVE : 0), (unsigned)i + 1, "listener");
+    }
+    for (int i = 0; i < WAITERS; ++i) pthread_create(&w[i].thread, NULL, waiter_main, &w[i]);
+    struct timespec settle_time = {0, 200 * 1000000};
+    nanosleep(&settle_time, NULL); /* every waiter asleep */
+    int clients[WAITERS];
+    for (int c = 0; c < WAITERS; ++c) {
+        clients[c] = tcp_socket();
+        struct sockaddr_in a = lo4(port);
+        S(connect)(clients[c], CSA(a), LEN16);
+        nanosleep(&settle_time, NULL);
+        note("after %d connection(s): %d of %d waiters returned", c + 1, count_returned(w, returned), WAITERS);
+        if (count_returned(w, returned) == WAITERS) {
+            for (int d = 0; d <= c; ++d) close_fd(clients[d]);
+            break;
+        }
+        if (c == WAITERS - 1) {
+            for (int d = 0; d <= c; ++d) close_fd(clients[d]);
+        }
+    }
+    for (int i = 0; i < WAITERS; ++i) {
+        if (!returned[i]) pthread_join(w[i].thread, NULL);
+        note("waiter %d: epoll_wait -> %ld", i + 1, w[i].n);
+        close_fd(w[i].ep);
+    }
+    close_fd(l);
+}
+
+static void test_exclusive(void) {
+    section("EPOLLEXCLUSIVE with several waiters");
+    exclusive_round(1, PORT(80));
+    section("the same without EPOLLEXCLUSIVE");
+    exclusive_round(0, PORT(81));
+}
+
+#ifdef PX_POLLUX
+static void *exclusive_then_stop(void *arg) {
+    (void)arg;
+    test_exclusive();
+    px_stop();
+    return NULL;
+}
+#endif
+
 static void on_alarm(int sig) {
     (void)sig;
 #ifdef PX_POLLUX
@@ -619,6 +699,19 @@ int main(int argc, char **argv) {
     test_write_space();
     test_kernel_fds();
     test_interrupted();
+#ifdef PX_POLLUX
+    /* Threads need px_run polling on this thread (threaded mode). */
+    if (px_enable_threads() != 0) {
+        perror("px_enable_threads");
+        return 1;
+    }
+    pthread_t driver;
+    pthread_create(&driver, NULL, exclusive_then_stop, NULL);
+    px_run(NULL, NULL);
+    pthread_join(driver, NULL);
+#else
+    test_exclusive();
+#endif
     printf("== end\n");
 
 #ifdef PX_POLLUX

@@ -290,6 +290,17 @@ void phase_calls() {
         int r = px_connect(c, sa(a), sizeof a);
         check(r == -1 && errno == ECONNREFUSED, "blocking connect to a closed port: ECONNREFUSED");
         px_close(c);
+        // Nobody answers for 198.18.0.99 (the port receives nothing): SO_SNDTIMEO ends the
+        // wait with EINPROGRESS, the handshake going on (Linux's inet_wait_for_connect).
+        c = px_socket(AF_INET, SOCK_STREAM, 0);
+        set_timeout(c, SO_SNDTIMEO, 100);
+        sockaddr_in silent = loopback(80);
+        inet_pton(AF_INET, "198.18.0.99", &silent.sin_addr);
+        auto start = std::chrono::steady_clock::now();
+        r = px_connect(c, sa(silent), sizeof silent);
+        double took = ms_since(start);
+        check(r == -1 && errno == EINPROGRESS && took >= 95, "connect with SO_SNDTIMEO 100 ms to a silent host: EINPROGRESS after %.0f ms", took);
+        px_close(c);
         const int l = listen_on(port, 0);
         c = px_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         r = px_connect(c, sa(a), sizeof a);
