@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages pollux needs, only those missing (apt-get update once
-# first). Usage: scripts/install-deps.sh [build|fuzz|interop|all]...  (default: build)
+# first). Usage: scripts/install-deps.sh [build|fuzz|interop|bench|all]...  (default: build)
 # Run as root on a fresh machine; as a normal user it lists what is missing and fails.
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ meson ninja-build pkg-config dpdk libdpdk-dev python3-pyelftools libboost-dev catch2"
+  [build]="g++ meson ninja-build pkg-config dpdk libdpdk-dev python3-pyelftools libboost-dev zlib1g-dev catch2"
   [fuzz]="clang-14 libclang-rt-14-dev"
-  [interop]="iproute2 iptables iputils-ping python3-scapy dpdk-dev"
+  [interop]="iproute2 iptables iputils-ping python3-scapy dpdk-dev curl apache2-utils wrk netcat-openbsd"
+  [bench]="python3-matplotlib dpdk-dev iproute2 util-linux gdb"
 )
 
 wanted=()
@@ -18,7 +19,7 @@ for group in "${@:-build}"; do
     read -ra pkgs <<<"${groups[$group]}"
     wanted+=("${pkgs[@]}")
   else
-    echo "install-deps: unknown group '$group' (build, fuzz, interop, all)" >&2
+    echo "install-deps: unknown group '$group' (build, fuzz, interop, bench, all)" >&2
     exit 2
   fi
 done

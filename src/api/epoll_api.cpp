@@ -117,6 +117,13 @@ long wait(EpollFile& file, std::span<epoll_event> out, int timeout) noexcept {
     const bool sleeps = runtime::should_sleep();
     if (!sleeps && !c.manual_clock && !c.in_run_callback) shard.poll_once();
     int n = collect(file, kernel, out);
+    if (n == 0 && timeout == 0 && !sleeps && !c.manual_clock && c.in_run_callback) {
+        // A zero-timeout wait that finds nothing inside px_run's callback: the loop polled
+        // before the callback, but a callback that never returns (an application's own
+        // loop, examples/common/app_net.h) depends on its waits to keep the stack polling.
+        shard.poll_once();
+        n = collect(file, kernel, out);
+    }
     if (n > 0 || timeout == 0 || c.manual_clock) return n;
     const time::Instant deadline =
         timeout < 0 ? time::Instant::max() : shard.clock().now() + time::Duration::from_ms(timeout);

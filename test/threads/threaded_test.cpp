@@ -494,6 +494,49 @@ void phase_exclusive() {
     px_close(l);
 }
 
+// Inline mode, an application loop inside px_run's callback that never returns and waits
+// with timeout 0 (as app_net.h runs an application): its waits must keep the stack
+// polling, or no timer ever fires. A connect to a silent host with TCP_SYNCNT 1 fails by
+// its retransmission timer (about 3 s) and reports EPOLLERR.
+struct ZeroTimeoutLoop {
+    int ep = -1;
+    std::uint32_t events = 0;
+    double took_ms = 0;
+};
+
+void zero_timeout_loop(void* arg) {
+    auto* z = static_cast<ZeroTimeoutLoop*>(arg);
+    const auto start = std::chrono::steady_clock::now();
+    epoll_event ev{};
+    while (ms_since(start) < 10000) {
+        if (px_epoll_wait(z->ep, &ev, 1, 0) == 1) {
+            z->events = ev.events;
+            break;
+        }
+    }
+    z->took_ms = ms_since(start);
+    px_stop();
+}
+
+void phase_zero_timeout_inline() {
+    const int c = px_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const int one_retry = 1;
+    px_setsockopt(c, IPPROTO_TCP, TCP_SYNCNT, &one_retry, sizeof one_retry);
+    sockaddr_in silent = loopback(80);
+    inet_pton(AF_INET, "198.18.0.99", &silent.sin_addr);
+    px_connect(c, sa(silent), sizeof silent);
+    ZeroTimeoutLoop z;
+    z.ep = px_epoll_create1(0);
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    px_epoll_ctl(z.ep, EPOLL_CTL_ADD, c, &ev);
+    px_run(zero_timeout_loop, &z);
+    check((z.events & EPOLLERR) != 0, "inline, epoll_wait(0) in a callback that never returns keeps the timers running: "
+          "the connect failed after %.0f ms (events 0x%x)", z.took_ms, z.events);
+    px_close(z.ep);
+    px_close(c);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -509,6 +552,7 @@ int main(int argc, char** argv) {
         t.join();
         check(r == -1 && err == EOPNOTSUPP, "a call from another thread before px_enable_threads: EOPNOTSUPP");
     }
+    phase_zero_timeout_inline();
     check(px_enable_threads() == 0, "px_enable_threads");
     {
         int r = 0, err = 0;
