@@ -34,6 +34,8 @@
 # pollux", LINK=1 (0 skips the testpmd run), BULK_TO=sink|echo, HUGEPAGES=512,
 # KEEP_LOGS=1 (keep every program's output; they are kept anyway when a run fails),
 # NO_BUILD=1 (run the binaries already in BUILD, e.g. while the tree is mid-edit),
+# ECHO_MODE="--threads N" (pollux's echo in threaded mode: N application threads on the
+# server's core beside the polling thread; default: inline),
 # PRIORITY=none|nice: nice runs the benchmarked programs at nice -15. On a loaded machine
 # the scheduler takes a busy-polling process's CPU away for whole time slices
 # (milliseconds): the means and tails then measure the load, not the stacks. nice only
@@ -276,9 +278,11 @@ run_one() {
     local sock=/tmp/$run.sock
     rm -f "$sock"
     # shellcheck disable=SC2046
+    local mode_args=()
+    [ "$kind" = echo ] && read -ra mode_args <<<"${ECHO_MODE:-}"
     "${pin_server[@]}" "$build/examples/$kind" -l "$server_cpu" $(eal_common "$run-srv") \
       --vdev="net_memif0,role=server,socket=$sock,socket-abstract=no" -- --ip "$server_ip/24" \
-      >"$work/$run-server.log" 2>&1 &
+      "${mode_args[@]}" >"$work/$run-server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
       [ -S "$sock" ] && break

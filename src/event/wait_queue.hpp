@@ -19,6 +19,7 @@
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 
 namespace pollux::event {
 
@@ -39,6 +40,11 @@ protected:
     ~KernelBlocker() = default;
 };
 
+// Wake-ups handed to sleeping threads so far, process-wide (guarded by the shard lock):
+// px_run's threaded loop yields its CPU after a round that woke someone, so that a woken
+// thread sharing the polling core runs at once instead of after the poller's time slice.
+inline std::uint64_t g_wakeups_issued = 0;
+
 struct Waiter {
     boost::intrusive::list_member_hook<> queue_hook;  // the queue of what it waits for
     boost::intrusive::list_member_hook<> all_hook;    // the API's list of every sleeper
@@ -49,6 +55,7 @@ struct Waiter {
 
     void wake() noexcept {
         woken = true;
+        ++g_wakeups_issued;
         if (blocker != nullptr) {
             blocker->wake();
         } else {

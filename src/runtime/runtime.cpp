@@ -219,11 +219,16 @@ extern "C" int px_init(int argc, char** argv) {
 namespace {
 
 // px_run in threaded mode: each round holds the shard lock (api_context.hpp's contract),
-// and between rounds the threads waiting for it get it. At the end every thread asleep in
-// a blocking call wakes with EINTR.
+// and between rounds the threads waiting for it get it. A round that woke a sleeping
+// thread gives up the CPU once: a woken thread on the polling core would otherwise wait
+// for the poller's time slice to end (measured: 172 instead of ~2,700 echoes/s with one
+// application thread on the polling core). At the end every thread asleep in a blocking
+// call wakes with EINTR.
 void run_threaded(Shard& shard, void (*fn)(void* arg), void* arg) {
     ApiContext& api = api_context();
+    std::uint64_t wakeups_seen = 0;
     while (!g_stop.load(std::memory_order_relaxed)) {
+        bool woke = false;
         {
             ApiLock lock;
             shard.poll_once();
@@ -232,7 +237,10 @@ void run_threaded(Shard& shard, void (*fn)(void* arg), void* arg) {
                 fn(arg);
                 api.in_run_callback = false;
             }
+            woke = event::g_wakeups_issued != wakeups_seen;
+            wakeups_seen = event::g_wakeups_issued;
         }
+        if (woke) std::this_thread::yield();
         yield_to_waiting_callers();
     }
     ApiLock lock;
