@@ -255,6 +255,15 @@ wait_listening() {  # wait_listening PORT: up to 5 s for a listener on 127.0.0.1
 }
 
 # run_one STACK WORKLOAD REPEAT: appends one JSON line to runs.jsonl.
+wait_socket() {  # wait_socket SOCK PID: up to 10 s for the memif server PID to create SOCK
+  for _ in $(seq 100); do
+    [ -S "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  [ -S "$1" ]
+}
+
 run_one() {
   local stack=$1 workload=$2 rep=$3
   local run=$tag-$stack-$workload-$rep
@@ -277,19 +286,14 @@ run_one() {
   else
     local sock=/tmp/$run.sock
     rm -f "$sock"
-    # shellcheck disable=SC2046
     local mode_args=()
     [ "$kind" = echo ] && read -ra mode_args <<<"${ECHO_MODE:-}"
+    # shellcheck disable=SC2046
     "${pin_server[@]}" "$build/examples/$kind" -l "$server_cpu" $(eal_common "$run-srv") \
       --vdev="net_memif0,role=server,socket=$sock,socket-abstract=no" -- --ip "$server_ip/24" \
       "${mode_args[@]}" >"$work/$run-server.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 100); do
-      [ -S "$sock" ] && break
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if [ ! -S "$sock" ]; then
+    if ! wait_socket "$sock" "$server_pid"; then
       error="$kind did not create $sock (log: $work/$run-server.log)"
     else
       # The client lingers after its report until the server is gone: DPDK 22.11's memif
@@ -344,12 +348,7 @@ link_one() {
     --forward-mode=icmpecho --auto-start --stats-period=86400 --port-topology=loop \
     --rxd=1024 --txd=1024 --total-num-mbufs=32768 </dev/null >"$work/$run-server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ ! -S "$sock" ]; then
+  if ! wait_socket "$sock" "$server_pid"; then
     error="testpmd did not create $sock (log: $work/$run-server.log)"
   else
     : >"$work/$run.out"
