@@ -66,9 +66,10 @@ long ctl(int epfd, int op, int fd, const epoll_event* event) noexcept {
             return -EINVAL;
         }
     }
-    // Nesting needs an instance to be pollable (ep_eventpoll_poll) and the loop checks;
-    // not in this increment.
-    if (target->as_epoll() != nullptr) return -EPERM;
+    // An instance in an instance: ep_loop_check() before the item is looked up.
+    if (event::Epoll* nested = target->as_epoll(); nested != nullptr && op == EPOLL_CTL_ADD) {
+        if (const int e = ep->check_nesting(*nested); e != 0) return e;
+    }
     switch (op) {
         case EPOLL_CTL_ADD:
             return ep->add(fd, target->watchers(), ev);

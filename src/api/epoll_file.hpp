@@ -17,7 +17,12 @@ namespace pollux::api {
 
 class EpollFile final : public socket::Socket {
 public:
-    EpollFile() noexcept : Socket(0, 0) {}
+    // An instance is pollable itself (nesting): its own watcher list hears of every item
+    // it queues.
+    EpollFile() noexcept : Socket(0, 0) {
+        epoll_.set_own_watchers(&watchers());
+        watchers().set_nested_epoll(&epoll_);
+    }
 
     event::Epoll* as_epoll() noexcept override { return &epoll_; }
     event::Epoll& epoll() noexcept { return epoll_; }
@@ -55,9 +60,9 @@ public:
         kernel_.reset();
     }
 
-    // ep_eventpoll_poll() would report EPOLLIN while items are queued; nesting is not
-    // supported yet (EPOLL_CTL_ADD of an epoll fd is EPERM), so nothing asks.
-    std::uint32_t poll_mask() const noexcept override { return 0; }
+    // ep_eventpoll_poll(), for an instance that watches this one. Its kernel fds are not
+    // counted: they are seen by this instance's own px_epoll_wait only.
+    std::uint32_t poll_mask() const noexcept override { return epoll_.poll_mask(); }
 
 private:
     event::Epoll epoll_;

@@ -1,5 +1,6 @@
 #include "event/epoll.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 
@@ -21,6 +22,9 @@ bool Epoll::enqueue(EpollItem& item) noexcept {
         ready_.push_back(item);
         ++wakeups_;
     }
+    // ep_poll_safewake(): an instance watching this one hears of it. The nesting checks
+    // bound the depth of this recursion.
+    if (own_watchers_ != nullptr && !own_watchers_->empty()) own_watchers_->wake(EPOLLIN);
     // wake_up(&ep->wq): one sleeping epoll_wait, even when the item was queued already.
     if (sleepers_.empty()) return false;
     return sleepers_.wake_one();
@@ -87,6 +91,50 @@ void Epoll::forget(EpollItem& item) noexcept {
     items_.erase(items_.iterator_to(item));
     item.target->items_.erase(item.target->items_.iterator_to(item));
     delete &item;
+}
+
+std::uint32_t Epoll::poll_mask() const noexcept {
+    for (const EpollItem& item : ready_) {
+        if (revents(item) != 0) return EPOLLIN | EPOLLRDNORM;
+    }
+    return 0;
+}
+
+Epoll* Epoll::owner_of(const WatchList& list) noexcept { return list.nested_epoll(); }
+
+namespace {
+constexpr int kMaxNests = 4;       // EP_MAX_NESTS: edges in a chain of instances
+constexpr int kLoop = 1 << 20;     // depth_below() found the instance being added to
+}  // namespace
+
+int Epoll::depth_below(const Epoll* forbidden) const noexcept {
+    int deepest = 0;
+    for (const EpollItem& item : items_) {
+        const Epoll* child = owner_of(*item.target);
+        if (child == nullptr) continue;
+        if (child == forbidden) return kLoop;
+        const int d = child->depth_below(forbidden);
+        if (d >= kLoop) return kLoop;
+        deepest = std::max(deepest, d + 1);
+    }
+    return deepest;
+}
+
+int Epoll::depth_above() const noexcept {
+    int deepest = 0;
+    if (own_watchers_ == nullptr) return 0;
+    for (const EpollItem& item : own_watchers_->items_) deepest = std::max(deepest, item.epoll->depth_above() + 1);
+    return deepest;
+}
+
+// ep_loop_check() (Linux 6.x): adding `target` to this instance must not close a loop,
+// and the longest chain of instances through the new link — the edges above this one,
+// the new one, and those below `target` — must stay within EP_MAX_NESTS edges.
+int Epoll::check_nesting(const Epoll& target) const noexcept {
+    if (&target == this) return -ELOOP;
+    const int below = target.depth_below(this);
+    if (below >= kLoop) return -ELOOP;
+    return depth_above() + 1 + below > kMaxNests ? -ELOOP : 0;
 }
 
 // ep_send_events(): each queued item is taken off the list and re-polled; one that

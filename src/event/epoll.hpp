@@ -65,6 +65,20 @@ public:
     int collect(std::span<epoll_event> out) noexcept;
 
     bool has_queued() const noexcept { return !ready_.empty(); }
+
+    // ---- nesting (an epoll instance watched by another) ----
+    // ep_eventpoll_poll(): EPOLLIN | EPOLLRDNORM while a queued item still reports
+    // something (an item queued but no longer ready does not count).
+    std::uint32_t poll_mask() const noexcept;
+    // The watcher list of this instance's own fd: a queued item wakes it with EPOLLIN,
+    // so an instance that watches this one learns of it (ep_poll_callback's poll_wait).
+    void set_own_watchers(WatchList* own) noexcept { own_watchers_ = own; }
+    // ep_loop_check(): adding `target` (an instance) to this one is ELOOP when this one
+    // can be reached from it, or when the chain of instances through the new link would
+    // have more than Linux's EP_MAX_NESTS (4) links; 0 otherwise.
+    int check_nesting(const Epoll& target) const noexcept;
+    // The instance behind a watcher list, when that list is an instance's own.
+    static Epoll* owner_of(const WatchList& list) noexcept;
     std::size_t size() const noexcept { return items_.size(); }
     std::size_t queued() const noexcept { return ready_.size(); }
     bool contains(int fd) const noexcept { return items_.find(fd, FdLess{}) != items_.end(); }
@@ -97,8 +111,15 @@ private:
     bool enqueue(EpollItem& item) noexcept;
     static std::uint32_t revents(const EpollItem& item) noexcept { return item.target->poll() & item.events; }
 
+    // Links in the longest chain of instances below this one (0: it watches none), or
+    // a huge value when `forbidden` is among them (a loop).
+    int depth_below(const Epoll* forbidden) const noexcept;
+    // Links in the longest chain of instances that watch this one, above it.
+    int depth_above() const noexcept;
+
     Items items_;
     ReadyList ready_;
+    WatchList* own_watchers_ = nullptr;
     WaitQueue sleepers_;  // threads in epoll_wait (threaded mode), exclusive as in ep_poll
     std::uint64_t wakeups_ = 0;
 };

@@ -54,6 +54,9 @@ public:
     void detach_all() noexcept;
     // The threads blocked in a call on the object (threaded mode, wait_queue.hpp).
     WaitQueue& sleepers() noexcept { return sleepers_; }
+    // The epoll instance this list belongs to, when the object is one (nesting).
+    Epoll* nested_epoll() const noexcept { return nested_epoll_; }
+    void set_nested_epoll(Epoll* ep) noexcept { nested_epoll_ = ep; }
     bool empty() const noexcept { return items_.empty(); }
     std::size_t size() const noexcept { return items_.size(); }
 
@@ -67,6 +70,7 @@ private:
     PollFn poll_;
     Items items_;
     WaitQueue sleepers_;
+    Epoll* nested_epoll_ = nullptr;
     std::uint32_t published_mask_ = 0;
     std::size_t published_level_ = 0;
 };

@@ -565,6 +565,53 @@ static void test_kernel_fds(void) {
     close(mem);
 }
 
+/* An epoll instance watched by another: readable while it has something to report, ET
+ * and LT on it, loops and the nesting depth (ELOOP). */
+static void test_nested(void) {
+    section("epoll instances in epoll instances");
+    int outer = ep_new();
+    int inner = ep_new();
+    int u = udp_bound(PORT(90));
+    int s = udp_bound(PORT(91));
+    ctl(inner, EPOLL_CTL_ADD, u, EPOLLIN, 1, "udp");
+    ctl(outer, EPOLL_CTL_ADD, inner, EPOLLIN, 2, "inner instance");
+    ctl(outer, EPOLL_CTL_ADD, inner, EPOLLIN, 2, "inner instance again");
+    ctl(inner, EPOLL_CTL_ADD, outer, EPOLLIN, 3, "outer into inner: a loop");
+    ctl(outer, EPOLL_CTL_ADD, inner, EPOLLIN | EPOLLEXCLUSIVE, 2, "inner instance EXCLUSIVE");
+    wait_ev(outer, 8, 0, "nothing yet");
+    udp_send(s, PORT(90), 3);
+    settle(u);
+    wait_ev(outer, 8, 0, "the inner instance is readable");
+    wait_ev(outer, 8, 0, "LT: again");
+    ctl(outer, EPOLL_CTL_MOD, inner, EPOLLIN | EPOLLET, 2, "inner instance");
+    wait_ev(outer, 8, 0, "ET after MOD: reported once");
+    wait_ev(outer, 8, 0, "ET: not again");
+    wait_ev(inner, 8, 0, "the inner instance reports the socket");
+    udp_send(s, PORT(90), 4);
+    settle(u);
+    wait_ev(outer, 8, 0, "ET: a new datagram is a new event");
+    CALL(S(recv)(u, buf, sizeof buf, 0), "recv");
+    CALL(S(recv)(u, buf, sizeof buf, 0), "recv");
+    wait_ev(outer, 8, 0, "drained: nothing");
+    close_fd(inner);
+    wait_ev(outer, 8, 0, "inner closed: gone from outer");
+    close_fd(outer);
+    close_fd(u);
+    close_fd(s);
+
+    int chain[7];
+    chain[0] = ep_new();
+    for (int i = 1; i < 7; ++i) {
+        chain[i] = ep_new();
+        ctl(chain[i], EPOLL_CTL_ADD, chain[i - 1], EPOLLIN, (unsigned)i, "the previous instance, a chain");
+    }
+    int top = ep_new();
+    ctl(chain[3], EPOLL_CTL_ADD, top, EPOLLIN, 9, "a fresh instance under the chain's middle");
+    ctl(top, EPOLL_CTL_ADD, chain[2], EPOLLIN, 9, "the chain's lower part under a fresh instance");
+    close_fd(top);
+    for (int i = 0; i < 7; ++i) close_fd(chain[i]);
+}
+
 /* EPOLLEXCLUSIVE with several waiters: four threads, each asleep in epoll_wait on its own
  * instance, watch one listener. Exclusively, a connection wakes one thread; each further
  * connection wakes one more. Without EPOLLEXCLUSIVE one connection wakes all four. In the
@@ -698,6 +745,7 @@ int main(int argc, char **argv) {
     test_reset();
     test_write_space();
     test_kernel_fds();
+    test_nested();
     test_interrupted();
 #ifdef PX_POLLUX
     /* Threads need px_run polling on this thread (threaded mode). */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -115,7 +116,7 @@ TEST_CASE("closing a socket removes it from every instance; closing an instance 
     CHECK(px_close(e1) == 0);
 }
 
-TEST_CASE("ctl of a kernel fd: EBADF when it is not open, EPERM when it is") {
+TEST_CASE("ctl of a kernel fd goes to the kernel (EBADF, EPERM for /dev/null, a pipe is fine); instances nest") {
     Harness h;
     const int ep = px_epoll_create1(0);
     epoll_event e{};
@@ -129,10 +130,23 @@ TEST_CASE("ctl of a kernel fd: EBADF when it is not open, EPERM when it is") {
     CHECK(px_epoll_ctl(ep, EPOLL_CTL_ADD, devnull, &e) == -1);
     CHECK(errno == EPERM);
     ::close(devnull);
-    const int other = px_epoll_create1(0);
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    CHECK(px_epoll_ctl(ep, EPOLL_CTL_ADD, pipe_fds[0], &e) == 0);
     errno = 0;
-    CHECK(px_epoll_ctl(ep, EPOLL_CTL_ADD, other, &e) == -1);  // nesting: not yet
-    CHECK(errno == EPERM);
+    CHECK(px_epoll_ctl(ep, EPOLL_CTL_ADD, pipe_fds[0], &e) == -1);
+    CHECK(errno == EEXIST);
+    CHECK(::write(pipe_fds[1], "p", 1) == 1);
+    epoll_event out{};
+    CHECK(px_epoll_wait(ep, &out, 1, 0) == 1);
+    CHECK(out.events == EPOLLIN);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    const int other = px_epoll_create1(0);
+    CHECK(px_epoll_ctl(ep, EPOLL_CTL_ADD, other, &e) == 0);  // nesting
+    errno = 0;
+    CHECK(px_epoll_ctl(other, EPOLL_CTL_ADD, ep, &e) == -1);  // and back: a loop
+    CHECK(errno == ELOOP);
     errno = 0;
     CHECK(px_send(ep, "x", 1, 0) == -1);
     CHECK(errno == ENOTSOCK);
