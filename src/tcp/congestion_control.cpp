@@ -45,6 +45,13 @@ void CongestionControl::on_enter_recovery(std::uint32_t flight_size, time::Insta
     set_cwnd(std::uint64_t{ssthresh_} + 3 * std::uint64_t{mss_});
 }
 
+void CongestionControl::on_enter_loss_recovery(std::uint32_t flight_size, time::Instant now) noexcept {
+    // RFC 6675 §5 steps 4.1-4.2: ssthresh from the algorithm's reduction, cwnd = ssthresh;
+    // the scoreboard's pipe, not window inflation, then paces what leaves.
+    ssthresh_ = std::max(on_congestion_event(flight_size, now, false), 2 * mss_);
+    set_cwnd(ssthresh_);
+}
+
 void CongestionControl::on_dupack_in_recovery() noexcept {
     // RFC 6582 step 3: each further duplicate ACK means one more segment left the network.
     set_cwnd(std::uint64_t{cwnd_} + mss_);

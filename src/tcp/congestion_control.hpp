@@ -24,6 +24,11 @@
 // - on_exit_recovery(FlightSize) for the full ACK (covering `recover`), FlightSize being
 //   what is outstanding after it (RFC 6582 step 6, option 1):
 //   cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+// - with SACK (RFC 6675 §5 step 4.2), on_enter_loss_recovery(FlightSize) instead of
+//   on_enter_recovery(): ssthresh as above and cwnd = ssthresh, no inflation; the TCB
+//   then sends while cwnd - pipe >= SMSS, and ACKs during that recovery change neither
+//   number (no on_dupack_in_recovery / on_partial_ack). When the cumulative ACK covers
+//   RecoveryPoint the TCB calls on_exit_recovery() as for NewReno.
 // - on_rto(FlightSize) when the retransmission timer expires for data not yet resent by
 //   the timer (RFC 5681 eq. 4's condition): ssthresh reduced as above, cwnd = 1*SMSS, the
 //   loss window (RFC 5681 §3.1). On a second expiry for the same segment the TCB must not
@@ -88,6 +93,8 @@ public:
     virtual void on_dupack_in_recovery() noexcept;
     virtual void on_partial_ack(std::uint32_t acked_bytes) noexcept;
     virtual void on_exit_recovery(std::uint32_t flight_size) noexcept;
+    // SACK-based loss recovery (RFC 6675 §5), see the header comment.
+    virtual void on_enter_loss_recovery(std::uint32_t flight_size, time::Instant now) noexcept;
 
     // Retransmission timeout (RFC 5681 §3.1, eq. 4, and the loss window).
     virtual void on_rto(std::uint32_t flight_size, time::Instant now) noexcept;

@@ -56,9 +56,11 @@ static std::uint8_t wscale_for(std::uint32_t rcvbuf) noexcept {
 void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
     iss_ = iss;
     recover_ = iss;  // RFC 6582 §3.2 step 1
+    high_rxt_ = iss;
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
+    snd_sml_ = iss;
     rcv_wscale_ = config_.window_scaling ? wscale_for(config_.rcvbuf) : 0;
     state_ = State::syn_sent;
     syn_sent_at_ = now;
@@ -71,9 +73,11 @@ void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) no
     rcv_nxt_ = syn.seq + 1;
     iss_ = iss;
     recover_ = iss;  // RFC 6582 §3.2 step 1
+    high_rxt_ = iss;
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
+    snd_sml_ = iss;
     snd_wnd_ = syn.window;  // never scaled in a SYN (RFC 7323 §2.2)
     snd_wl1_ = syn.seq;
     snd_wl2_ = iss;

@@ -12,7 +12,8 @@
 // Files: tcb.cpp (opens, the application calls, state changes), tcb_input.cpp (§3.10.7
 // "SEGMENT ARRIVES"), tcb_output.cpp (what may leave: window, Nagle, cwnd, ACK policy),
 // tcb_timers.cpp (retransmission, delayed ACK, persist, keepalive, FIN-WAIT-2 of an orphan,
-// the cork ceiling, TIME_WAIT). SACK-based recovery is not there yet (README: limits).
+// the cork ceiling, TIME_WAIT). Loss recovery is RFC 6675's SACK-based one when SACK was
+// negotiated (sack_scoreboard.hpp holds what the peer SACKed), NewReno (RFC 6582) otherwise.
 #pragma once
 
 #include <sys/uio.h>
@@ -28,7 +29,9 @@
 #include "buf/stream_buffer.hpp"
 #include "tcp/congestion_control.hpp"
 #include "tcp/out_of_order_queue.hpp"
+#include "tcp/retransmission_log.hpp"
 #include "tcp/rtt_estimator.hpp"
+#include "tcp/sack_scoreboard.hpp"
 #include "time/instant.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/seq_num.hpp"
@@ -59,7 +62,7 @@ struct TcbConfig {
     std::uint32_t sndbuf = 16'384 * 4;
     bool window_scaling = true;      // RFC 7323
     bool timestamps = true;          // RFC 7323
-    bool sack = true;                // RFC 2018 (we send SACK blocks; recovery with SACK is #6)
+    bool sack = true;                // RFC 2018 blocks both ways, RFC 6675 loss recovery
     time::Duration rto_min = time::Duration::from_ms(200);
     time::Duration rto_initial = time::Duration::from_s(1);
     time::Duration rto_max = time::Duration::from_s(120);
@@ -79,8 +82,9 @@ struct TcbConfig {
     // tcp_fin_timeout: how long an orphan (closed by the application) waits in FIN-WAIT-2
     // for the peer's FIN before it is dropped.
     time::Duration fin_timeout = time::Duration::from_s(60);
-    // TCP_CONGESTION: a name make_congestion_control() knows ("reno", "cubic").
-    std::string_view congestion = "reno";
+    // TCP_CONGESTION: a name make_congestion_control() knows ("reno", "cubic"); CUBIC is
+    // Linux's default (net.ipv4.tcp_congestion_control) and pollux's.
+    std::string_view congestion = "cubic";
 };
 
 // A segment as the TCB receives it: the parsed header and its payload, trimmed to the
@@ -108,6 +112,16 @@ struct TcbEvents {
     bool read_closed = false;    // FIN received: EPOLLRDHUP
     bool hang_up = false;        // both directions closed or reset: EPOLLHUP
     int error = 0;               // a pending errno (ECONNRESET, ETIMEDOUT, ECONNREFUSED)
+};
+
+// What the sender's SACK processing did, for the layer's counters (tcp_layer.hpp).
+struct SackStats {
+    std::uint32_t blocks_ignored = 0;  // invalid blocks: outside [SND.UNA, SND.MAX], empty, > 4
+    std::uint32_t dsacks = 0;          // RFC 2883 D-SACK blocks (reported duplicates: not used)
+    std::uint32_t recoveries = 0;      // RFC 6675 loss recovery phases entered
+    std::uint32_t retransmits = 0;     // segments resent by NextSeg() (entry's included)
+    std::uint32_t renegings = 0;       // the peer dropped SACKed data: scoreboard cleared
+    std::uint32_t lost_retransmits = 0;  // retransmissions found lost (retransmission_log.hpp)
 };
 
 class Tcb {
@@ -200,7 +214,17 @@ public:
     int consecutive_timeouts() const noexcept { return retries_; }  // RTOs since the last progress
     int duplicate_acks() const noexcept { return dupacks_; }
     bool in_fast_recovery() const noexcept { return in_recovery_; }
+    // RFC 6675 state (SACK-based recovery).
+    bool in_sack_recovery() const noexcept { return sack_recovery_; }
+    const SackScoreboard& sack_scoreboard() const noexcept { return sack_; }
+    const SackStats& sack_stats() const noexcept { return sack_stats_; }
+    wire::SeqNum recovery_point() const noexcept { return recover_; }  // RFC 6582 recover / RFC 6675 RecoveryPoint
+    wire::SeqNum high_rxt() const noexcept { return high_rxt_; }      // one past the highest retransmitted byte
+    std::uint32_t pipe() const noexcept;                                // RFC 6675 SetPipe(), bytes
     std::size_t send_queue_bytes() const noexcept { return tx_.size(); }  // unacknowledged + unsent
+    // RFC 5961 challenge ACKs sent and held back by the rate limit.
+    std::uint32_t challenge_acks_sent() const noexcept { return challenge_acks_sent_; }
+    std::uint32_t challenge_acks_skipped() const noexcept { return challenge_acks_skipped_; }
 
 private:
     // tcb_input.cpp
@@ -211,6 +235,9 @@ private:
     void on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept;
     void on_duplicate_ack(time::Instant now) noexcept;
     void retransmit_head(time::Instant now) noexcept;
+    void send_challenge_ack(time::Instant now) noexcept;  // RFC 5961 §7 rate limit
+    std::uint32_t update_scoreboard(const wire::TcpRepr& h) noexcept;  // newly SACKed bytes
+    void enter_sack_recovery(time::Instant now) noexcept;
     void process_data(Segment& s, time::Instant now) noexcept;
     void process_fin(time::Instant now) noexcept;
     void negotiate(const wire::TcpOptions& peer) noexcept;
@@ -228,6 +255,13 @@ private:
     wire::TcpOptions options_for(std::uint8_t flags, time::Instant now) const noexcept;
     std::uint16_t window_to_advertise() noexcept;
     std::uint32_t mss_now(time::Instant now) const noexcept;  // SND.MSS less this segment's SACK option
+    // RFC 6675 NextSeg() rules 1 (lost), 3 (un-SACKed below the highest SACK) and 4 (the
+    // rescue): sends one segment by the first rule that applies; returns the sequence
+    // space sent, 0 when none applies. `after_new_data`: rule 2 (new data) had nothing.
+    std::uint32_t sack_retransmit(bool after_new_data, time::Instant now) noexcept;
+    // Resends up to `len` bytes from `seq` (and our FIN if it lies there); the sequence
+    // space sent.
+    std::uint32_t retransmit_range(wire::SeqNum seq, std::uint32_t len, time::Instant now) noexcept;
 
     // tcb_timers.cpp
     void arm_retransmit(time::Instant now) noexcept;
@@ -255,6 +289,7 @@ private:
     wire::SeqNum snd_una_;
     wire::SeqNum snd_nxt_;
     wire::SeqNum snd_max_;       // the highest SND.NXT reached (an RTO rewinds SND.NXT)
+    wire::SeqNum snd_sml_;       // the end of the last segment sent shorter than the MSS (Nagle)
     std::uint32_t snd_wnd_ = 0;  // scaled
     std::uint32_t max_snd_wnd_ = 0;
     wire::SeqNum snd_wl1_;
@@ -269,7 +304,9 @@ private:
     wire::SeqNum rcv_nxt_;
     wire::SeqNum rcv_adv_;       // right edge of the window we last advertised
     std::uint8_t rcv_wscale_ = 0;
-    std::optional<time::Instant> last_oow_ack_;  // the last ACK for an out-of-window pure ACK
+    std::optional<time::Instant> last_oow_ack_;  // the last ACK for an out-of-window pure ACK or a challenge
+    std::uint32_t challenge_acks_sent_ = 0;
+    std::uint32_t challenge_acks_skipped_ = 0;
     wire::SeqNum last_ack_sent_;  // RFC 7323 Last.ACK.sent: the ACK field of our last segment
     bool fin_received_ = false;
     std::optional<wire::SeqNum> ooo_fin_;  // a FIN seen beyond a hole
@@ -310,6 +347,14 @@ private:
     std::uint32_t limited_transmit_bytes_ = 0;  // sent beyond cwnd by RFC 3042 since SND.UNA moved
     bool in_recovery_ = false;
     wire::SeqNum recover_;
+
+    // SACK-based loss recovery (RFC 6675); in_recovery_ is also set during it.
+    SackScoreboard sack_;
+    bool sack_recovery_ = false;
+    wire::SeqNum high_rxt_;                   // HighRxt, as one past the highest byte resent
+    std::optional<wire::SeqNum> rescue_rxt_;  // RescueRxt; nullopt: undefined
+    SackStats sack_stats_;
+    RetransmissionLog rxt_log_;               // this recovery's retransmissions, to find lost ones
 
     buf::SendBuffer tx_;
     buf::StreamBuffer rx_;

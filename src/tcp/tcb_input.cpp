@@ -83,7 +83,7 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     }
     // Fourth: a SYN on a synchronized connection (RFC 5961 §4: challenge ACK, drop).
     if (h.has(TcpFlags::syn)) {
-        if (state_ != State::time_wait) send_ack(now);
+        if (state_ != State::time_wait) send_challenge_ack(now);
         return;
     }
     // Fifth: the ACK field.
@@ -124,7 +124,7 @@ bool Tcb::acceptable(const wire::TcpRepr& h, std::uint32_t len) const noexcept {
 bool Tcb::process_rst(const wire::TcpRepr& h, time::Instant now) noexcept {
     if (state_ == State::time_wait) return false;  // RFC 1337: TIME-WAIT ignores RSTs
     if (h.seq != rcv_nxt_) {
-        send_ack(now);  // RFC 5961 §3.2 challenge ACK
+        send_challenge_ack(now);  // RFC 5961 §3.2
         return false;
     }
     switch (state_) {
@@ -145,6 +145,22 @@ bool Tcb::process_rst(const wire::TcpRepr& h, time::Instant now) noexcept {
     return true;
 }
 
+// RFC 5961 §7: challenge ACKs are rate-limited, so that a blind attacker's flood of RSTs,
+// SYNs or bad ACKs cannot turn the connection into an ACK amplifier. Per connection, as
+// Linux's tcp_send_challenge_ack() -> tcp_oow_rate_limited(): at most one per
+// tcp_invalid_ratelimit (500 ms), sharing the timestamp of the out-of-window duplicate
+// ACKs (one budget for every ACK the peer did not earn). The skipped ones are counted
+// (Linux TCPACKSkippedChallenge).
+void Tcb::send_challenge_ack(time::Instant now) noexcept {
+    if (last_oow_ack_ && now - *last_oow_ack_ < kOutOfWindowAckInterval) {
+        ++challenge_acks_skipped_;
+        return;
+    }
+    last_oow_ack_ = now;
+    ++challenge_acks_sent_;
+    send_ack(now);
+}
+
 // The fifth check. Returns false when the segment must be dropped now.
 bool Tcb::process_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     if (state_ == State::syn_received) {
@@ -160,19 +176,35 @@ bool Tcb::process_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     }
     // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
     if (h.ack > snd_max_) {
-        send_ack(now);
+        send_challenge_ack(now);
         return false;
     }
     if (h.ack < snd_una_ - std::max(max_snd_wnd_, 1u)) {
-        send_ack(now);  // challenge ACK
+        send_challenge_ack(now);
         return false;
     }
     const std::uint32_t len = h.payload_len;
+    // RFC 6675 §5: every ACK's SACK information updates the scoreboard first.
+    const std::uint32_t newly_sacked = sack_enabled_ && h.options.sack_count > 0 ? update_scoreboard(h) : 0;
     if (h.ack > snd_una_) {
         on_new_ack(h, now);
-    } else if (h.ack == snd_una_ && len == 0 && !h.has(TcpFlags::fin) && snd_una_ != snd_max_ &&
-               (std::uint32_t{h.window} << snd_wscale_) == snd_wnd_) {
-        on_duplicate_ack(now);  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
+    } else if (h.ack == snd_una_ && snd_una_ != snd_max_ &&
+               ((len == 0 && !h.has(TcpFlags::fin) && (std::uint32_t{h.window} << snd_wscale_) == snd_wnd_) ||
+                newly_sacked > 0)) {
+        // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT", or (RFC 6675 §2) an ACK at SND.UNA that
+        // SACKs new data, whatever it carries: with data flowing both ways every ACK has
+        // text, and the SACK blocks still say what arrived.
+        on_duplicate_ack(now);
+    }
+    // A retransmission of this recovery that is lost too goes again (retransmission_log.hpp)
+    // instead of waiting for the RTO.
+    if (sack_recovery_) sack_stats_.lost_retransmits += rxt_log_.update(sack_, snd_una_, snd_max_, snd_mss_);
+    // RFC 6675 §5 steps 2 and 4: recovery starts on DupThresh duplicate ACKs or as soon as
+    // the scoreboard says SND.UNA is lost (IsLost(HighACK + 1)), whichever comes first;
+    // never again before the cumulative ACK passed the last RecoveryPoint (as RFC 6582).
+    if (sack_enabled_ && !in_recovery_ && snd_una_ != snd_max_ && snd_una_ > recover_ &&
+        (dupacks_ >= static_cast<int>(SackScoreboard::dup_thresh) || sack_.is_lost(snd_una_, snd_una_, snd_mss_))) {
+        enter_sack_recovery(now);
     }
     // The window update (SND.WL1/WL2 keep an old segment from shrinking it).
     if (snd_wl1_ < h.seq || (snd_wl1_ == h.seq && snd_wl2_ <= h.ack)) {
@@ -206,12 +238,14 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     std::uint32_t acked = static_cast<std::uint32_t>(h.ack - snd_una_);
     // RTT: from the echoed timestamp (RFC 7323 §4.1, valid even for retransmissions), else
     // from the one timed segment (Karn's rule).
+    std::optional<time::Duration> rtt_sample;
     if (ts_enabled_ && h.options.timestamps && h.options.timestamps->echo != 0) {
         const std::uint32_t ms = ts_clock(now) - h.options.timestamps->echo;
-        rtt_.sample(time::Duration::from_ms(ms));
+        rtt_sample = time::Duration::from_ms(ms);
     } else if (rtt_probe_ && h.ack >= rtt_probe_->first) {
-        rtt_.sample(now - rtt_probe_->second);
+        rtt_sample = now - rtt_probe_->second;
     }
+    if (rtt_sample) rtt_.sample(*rtt_sample);
     if (rtt_probe_ && h.ack >= rtt_probe_->first) rtt_probe_.reset();
     retries_ = 0;  // the backoff itself ends with the next valid RTT sample (RFC 6298 §5, Linux)
     // Sequence space beyond the data: our SYN (acked in SYN-RECEIVED / SYN-SENT) and FIN.
@@ -221,17 +255,31 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     const std::uint32_t flight_before = static_cast<std::uint32_t>(snd_max_ - snd_una_);
     snd_una_ = h.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    // Reneging (RFC 2018 §8, Linux tcp_check_sack_reneging): a cumulative ACK that stops at
+    // or inside a SACKed range means the receiver dropped what it had SACKed (it would
+    // have acknowledged past it otherwise). Nothing SACKed is trusted any more.
+    if (sack_.is_sacked(snd_una_)) {
+        sack_.clear();
+        ++sack_stats_.renegings;
+    }
+    sack_.advance(snd_una_);
     if (in_recovery_) {
         if (h.ack >= recover_) {
-            in_recovery_ = false;  // RFC 6582 §3.2 step 6: a full ACK ends recovery
+            // RFC 6582 §3.2 step 6 / RFC 6675 §5 (A): an ACK covering the recovery point ends it.
+            in_recovery_ = false;
+            sack_recovery_ = false;
+            rxt_log_.clear();
             cc_->on_exit_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_));
+        } else if (sack_recovery_) {
+            // RFC 6675 §5 (B), (C): a partial ACK changes no window; the caller's output()
+            // sends what cwnd - pipe allows, by NextSeg().
         } else {
             // Partial ACK: the next hole is lost too; retransmit it at once (step 5).
             cc_->on_partial_ack(acked);
             retransmit_head(now);
         }
     } else {
-        cc_->on_ack(acked, flight_before, now, std::nullopt);
+        cc_->on_ack(acked, flight_before, now, rtt_sample);
     }
     dupacks_ = 0;
     limited_transmit_bytes_ = 0;
@@ -244,9 +292,10 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
 void Tcb::on_duplicate_ack(time::Instant now) noexcept {
     ++dupacks_;
     if (in_recovery_) {
-        cc_->on_dupack_in_recovery();
+        if (!sack_recovery_) cc_->on_dupack_in_recovery();  // RFC 6675 inflates nothing: pipe shrank
         return;
     }
+    if (sack_enabled_) return;  // process_ack() decides RFC 6675's entry
     // RFC 6582 §3.2 step 2: only when the cumulative ACK is beyond the last recovery point.
     if (dupacks_ == 3 && snd_una_ > recover_) {
         in_recovery_ = true;
@@ -265,6 +314,58 @@ void Tcb::retransmit_head(time::Instant now) noexcept {
     ++total_retransmits_;
     rtt_probe_.reset();
     send_segment(snd_una_, len, TcpFlags::ack, now);
+}
+
+// RFC 6675 §5 Update() with RFC 2018's blocks, after RFC 2883's D-SACK and the validity
+// checks (Linux tcp_sacktag_write_queue / tcp_is_sackblock_valid): a block is used only
+// when SND.UNA <= left < right <= SND.MAX, SND.UNA taken after this ACK. The first block is
+// a D-SACK (a duplicate the peer received, RFC 2883 §4) when it lies below the cumulative
+// ACK or inside the second block: it reports nothing about holes and is not recorded.
+std::uint32_t Tcb::update_scoreboard(const wire::TcpRepr& h) noexcept {
+    const std::size_t count = std::min<std::size_t>(h.options.sack_count, wire::tcp_option::max_sack_blocks);
+    sack_stats_.blocks_ignored += static_cast<std::uint32_t>(h.options.sack_count - count);
+    const SeqNum una = SeqNum::max(snd_una_, h.ack);
+    std::uint32_t fresh = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+        const wire::SackBlock& b = h.options.sack_blocks[k];
+        if (k == 0) {
+            const bool inside_second = count > 1 && h.options.sack_blocks[1].left <= b.left &&
+                                       b.right <= h.options.sack_blocks[1].right;
+            if (b.left < h.ack || inside_second) {
+                ++sack_stats_.dsacks;
+                continue;
+            }
+        }
+        if (!(b.left < b.right) || b.left < una || b.right > snd_max_) {
+            ++sack_stats_.blocks_ignored;
+            continue;
+        }
+        fresh += sack_.add(b.left, b.right);
+    }
+    return fresh;
+}
+
+// RFC 6675 §5 step 4: RecoveryPoint = HighData; ssthresh and cwnd from the algorithm
+// (cwnd = ssthresh); the first segment presumed lost, at SND.UNA, leaves at once, with
+// HighRxt and RescueRxt set to its end; output() then sends what cwnd - pipe allows.
+void Tcb::enter_sack_recovery(time::Instant now) noexcept {
+    in_recovery_ = true;
+    sack_recovery_ = true;
+    recover_ = snd_max_;
+    ++sack_stats_.recoveries;
+    // RFC 5681 §3.2 step 2: data sent by limited transmit is not part of FlightSize here.
+    const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_una_);
+    cc_->on_enter_loss_recovery(flight - std::min(flight, limited_transmit_bytes_), now);
+    high_rxt_ = snd_una_;
+    rescue_rxt_.reset();
+    rxt_log_.clear();
+    if (const auto hole = sack_.first_hole(snd_una_, snd_max_)) {
+        const auto len = std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss_now(now));
+        const std::uint32_t sent = retransmit_range(hole->start, len, now);
+        high_rxt_ = hole->start + sent;
+        rescue_rxt_ = high_rxt_;
+        rxt_log_.record(hole->start, high_rxt_, snd_max_);
+    }
 }
 
 // The seventh check: the text, trimmed to the window; in order to the stream, beyond

@@ -122,7 +122,95 @@ void Tcb::send_rst(SeqNum seq) noexcept {
     output_.transmit(h, {});
 }
 
-// Sends new data (and the FIN after it) while the peer's window, cwnd and Nagle allow.
+// RFC 6675 §4 SetPipe(): the bytes of [SND.UNA, SND.MAX) believed in the network. An
+// un-SACKed byte counts once unless IsLost() says it left the network, and once more if it
+// was retransmitted (below HighRxt). IsLost() being a boundary (sack_scoreboard.hpp), this
+// is two interval sums over the scoreboard: O(ranges), not a walk over every octet.
+std::uint32_t Tcb::pipe() const noexcept {
+    const SeqNum lost_below = sack_.lost_boundary(snd_una_, snd_mss_);
+    // Outside recovery HighRxt is HighACK (RFC 6675 §5 step 3.1): nothing counts twice.
+    const SeqNum rxt_end = sack_recovery_ ? SeqNum::min(SeqNum::max(high_rxt_, snd_una_), snd_max_) : snd_una_;
+    const auto not_lost = static_cast<std::uint32_t>(snd_max_ - lost_below) - sack_.sacked_between(lost_below, snd_max_);
+    const auto resent = static_cast<std::uint32_t>(rxt_end - snd_una_) - sack_.sacked_between(snd_una_, rxt_end);
+    // A retransmission found lost (retransmission_log.hpp) has left the network as well.
+    const std::uint32_t resent_lost = std::min(resent, rxt_log_.lost_bytes(sack_, snd_una_, rxt_end));
+    return not_lost + resent - resent_lost;
+}
+
+std::uint32_t Tcb::retransmit_range(SeqNum seq, std::uint32_t len, time::Instant now) noexcept {
+    const SeqNum data_end = snd_una_ + static_cast<std::uint32_t>(tx_.size());
+    const std::uint32_t data_len = seq < data_end ? std::min(len, static_cast<std::uint32_t>(data_end - seq)) : 0;
+    // Our FIN occupies the sequence number after the data; it is resent with the segment
+    // that reaches it (or alone).
+    const bool fin = fin_sent_ && seq + data_len == data_end && data_len < len && data_end < snd_max_;
+    if (data_len == 0 && !fin) return 0;
+    std::uint8_t flags = TcpFlags::ack;
+    if (fin) flags |= TcpFlags::fin;
+    ++total_retransmits_;
+    ++sack_stats_.retransmits;
+    if (rtt_probe_ && rtt_probe_->first > seq) rtt_probe_.reset();  // Karn: that timing is ambiguous now
+    send_segment(seq, data_len, flags, now);
+    return data_len + (fin ? 1u : 0u);
+}
+
+std::uint32_t Tcb::sack_retransmit(bool after_new_data, time::Instant now) noexcept {
+    const std::uint32_t mss = mss_now(now);
+    // Before rule 1: a retransmission found lost goes again (below HighRxt, where RFC 6675
+    // itself never returns).
+    if (const auto again = rxt_log_.first_lost()) {
+        rxt_log_.resent(again->start, snd_max_);
+        const SeqNum begin = SeqNum::max(again->start, snd_una_);
+        if (const auto hole = sack_.first_hole(begin, again->end)) {
+            const std::uint32_t sent =
+                retransmit_range(hole->start, std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss), now);
+            if (sent > 0) return sent;
+        }
+    }
+    const SeqNum from = SeqNum::max(high_rxt_, snd_una_);
+    // Rule 1: the lowest un-SACKed byte above HighRxt that IsLost().
+    const SeqNum lost_below = sack_.lost_boundary(snd_una_, snd_mss_);
+    if (const auto hole = sack_.first_hole(from, lost_below)) {
+        const std::uint32_t sent =
+            retransmit_range(hole->start, std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss), now);
+        if (sent > 0) {
+            high_rxt_ = hole->start + sent;
+            rxt_log_.record(hole->start, high_rxt_, snd_max_);
+            return sent;
+        }
+    }
+    if (!after_new_data) return 0;
+    // Rule 3: an un-SACKed byte above HighRxt below the highest SACKed one, lost or not.
+    if (const auto top = sack_.highest_sacked_end()) {
+        if (const auto hole = sack_.first_hole(from, *top)) {
+            const std::uint32_t sent =
+                retransmit_range(hole->start, std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss), now);
+            if (sent > 0) {
+                high_rxt_ = hole->start + sent;
+                rxt_log_.record(hole->start, high_rxt_, snd_max_);
+                return sent;
+            }
+        }
+    }
+    // Rule 4, the rescue retransmission: once per recovery (HighACK > RescueRxt), a segment
+    // that ends with the highest un-SACKed byte, so that a lost tail is repaired by the ACK
+    // clock instead of the RTO. HighRxt stays; RescueRxt becomes RecoveryPoint.
+    if (rescue_rxt_ && !(snd_una_ > *rescue_rxt_)) return 0;
+    const auto last = sack_.highest_unsacked(snd_una_, snd_max_);
+    if (!last) return 0;
+    SeqNum start = snd_una_ + 0;
+    if (*last + 1 - snd_una_ > static_cast<std::int32_t>(mss)) start = *last + 1 - mss;
+    for (const SackScoreboard::Range& r : sack_.ranges()) {
+        if (start < r.end && r.end <= *last) start = r.end;  // only the un-SACKed stretch
+    }
+    const std::uint32_t sent = retransmit_range(start, static_cast<std::uint32_t>(*last + 1 - start), now);
+    if (sent > 0) rescue_rxt_ = recover_;
+    return sent;
+}
+
+// Sends new data (and the FIN after it) while the peer's window, cwnd and Nagle allow. In
+// SACK-based recovery (RFC 6675 §5 (C)) the budget is cwnd - pipe and every segment is
+// chosen by NextSeg(): a lost one first (rule 1), then new data (rule 2), then the
+// retransmissions of rules 3 and 4.
 void Tcb::output(time::Instant now) noexcept {
     switch (state_) {
         case State::established:
@@ -145,42 +233,95 @@ void Tcb::output(time::Instant now) noexcept {
     // segment beyond cwnd leave (the receiver's window still applies), so that a small
     // window still produces the three duplicates fast retransmit needs. Only new data: not
     // during recovery, nor while an RTO's go-back-N resends below SND.MAX.
+    // With SACK the SACKed bytes leave in_flight instead (RFC 6675 §5 step 3: limited
+    // transmit by pipe), which already makes room for those segments.
     const std::uint32_t limited_transmit =
-        !in_recovery_ && dupacks_ > 0 && dupacks_ < 3 && snd_nxt_ == snd_max_
+        !sack_enabled_ && !in_recovery_ && dupacks_ > 0 && dupacks_ < 3 && snd_nxt_ == snd_max_
             ? static_cast<std::uint32_t>(dupacks_) * snd_mss_
             : 0;
+    std::uint32_t pipe_now = sack_recovery_ ? pipe() : 0;
     while (true) {
+        const std::uint32_t mss = mss_now(now);
+        if (sack_recovery_) {
+            if (cc_->cwnd() < pipe_now + mss) break;  // RFC 6675 §5 (C): cwnd - pipe >= 1 SMSS
+            if (const std::uint32_t sent = sack_retransmit(false, now)) {
+                pipe_now += sent;
+                continue;
+            }
+        }
+        // RFC 6675 §5.1: the go-back-N after an RTO skips what the peer SACKed.
+        if (snd_nxt_ < snd_max_ && !sack_.empty()) {
+            const auto hole = sack_.first_hole(snd_nxt_, snd_max_);
+            snd_nxt_ = hole ? hole->start : snd_max_;
+        }
         const auto offset = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
-        const std::uint32_t in_flight = offset;
+        const std::uint32_t in_flight = offset - sack_.sacked_between(snd_una_, snd_nxt_);
         const std::uint32_t available = offset < data_end ? data_end - offset : 0;
         const bool fin_due = fin_queued_ && offset <= data_end;
-        if (available == 0 && !fin_due) break;
-        const std::uint32_t window = std::min(snd_wnd_, cc_->cwnd() + limited_transmit);
-        const std::uint32_t usable = window > in_flight ? window - in_flight : 0;
-        const std::uint32_t mss = mss_now(now);
+        // The rest of the loop sends from SND.NXT; when that cannot happen, recovery still
+        // has NextSeg() rules 3 and 4.
+        const auto nothing_new = [&]() {
+            if (!sack_recovery_) return true;
+            const std::uint32_t sent = sack_retransmit(true, now);
+            pipe_now += sent;
+            return sent == 0;
+        };
+        if (available == 0 && !fin_due) {
+            if (nothing_new()) break;
+            continue;
+        }
+        std::uint32_t usable = 0;
+        if (sack_recovery_) {
+            const std::uint32_t rwnd = snd_wnd_ > offset ? snd_wnd_ - offset : 0;
+            usable = std::min(rwnd, cc_->cwnd() - pipe_now);
+        } else {
+            const std::uint32_t window = std::min(snd_wnd_, cc_->cwnd() + limited_transmit);
+            usable = window > in_flight ? window - in_flight : 0;
+            // The receiver's window counts every byte past SND.UNA, SACKed or not.
+            usable = std::min(usable, snd_wnd_ > offset ? snd_wnd_ - offset : 0);
+        }
         std::uint32_t len = std::min({available, usable, mss});
+        if (snd_nxt_ < snd_max_) {  // go-back-N: up to the next SACKed byte
+            if (const auto hole = sack_.first_hole(snd_nxt_, snd_max_)) {
+                len = std::min(len, static_cast<std::uint32_t>(hole->end - snd_nxt_));
+            }
+        }
         if (available > 0 && len == 0) {
             // A zero window with nothing in flight: only the persist timer may probe it.
             if (snd_wnd_ == 0 && in_flight == 0 && persist_deadline_ == time::Instant::max()) {
                 persist_deadline_ = now + rtt_.rto();
             }
-            break;
+            if (nothing_new()) break;
+            continue;
         }
-        // Nagle (RFC 896, RFC 9293 §3.7.4): a small segment waits while data is unacknowledged,
-        // unless it is the last one before our FIN.
+        // Nagle (RFC 896, RFC 9293 §3.7.4) with Minshall's refinement, as Linux applies it
+        // (tcp_nagle_check, tcp_minshall_check): a small segment of new data waits only
+        // while an earlier small segment is unacknowledged — not behind full-sized ones, so
+        // the tail of a response of a few segments leaves with them instead of waiting for
+        // the peer's delayed ACK — and never when it is the last one before our FIN. (A
+        // resent stretch that ends at SACKed data is short for that reason only: it leaves.)
         const bool last = len == available;
-        if (len > 0 && len < mss && !config_.nodelay && !push_ && in_flight > 0 && !(last && fin_queued_)) break;
-        if (len > 0 && held_by_cork(len, last)) break;
+        const bool fresh = snd_nxt_ == snd_max_;
+        const bool small_unacked = snd_sml_ > snd_una_ && snd_sml_ <= snd_nxt_;
+        const bool nagle = fresh && len > 0 && len < mss && !config_.nodelay && !push_ && in_flight > 0 &&
+                           small_unacked && !(last && fin_queued_);
+        if (nagle || (fresh && len > 0 && held_by_cork(len, last))) {
+            if (nothing_new()) break;
+            continue;
+        }
         std::uint8_t flags = TcpFlags::ack;
         if (len > 0 && last) flags |= TcpFlags::psh;
         if (fin_due && last) flags |= TcpFlags::fin;
         send_segment(snd_nxt_, len, flags, now);
+        if (len > 0 && len < mss) snd_sml_ = snd_nxt_ + len;  // tcp_minshall_update()
         if (limited_transmit > 0 && in_flight + len > cc_->cwnd()) {
             limited_transmit_bytes_ += std::min(len, in_flight + len - cc_->cwnd());
         }
         if (!rtt_probe_ && len > 0 && snd_nxt_ == snd_max_) rtt_probe_ = {snd_nxt_ + len, now};
-        snd_nxt_ = snd_nxt_ + len + ((flags & TcpFlags::fin) != 0 ? 1u : 0u);
+        const std::uint32_t used = len + ((flags & TcpFlags::fin) != 0 ? 1u : 0u);
+        snd_nxt_ = snd_nxt_ + used;
         snd_max_ = SeqNum::max(snd_max_, snd_nxt_);
+        pipe_now += used;
         if (rto_deadline_ == time::Instant::max()) arm_retransmit(now);
         if ((flags & TcpFlags::fin) != 0) {
             fin_sent_ = true;

@@ -160,6 +160,18 @@ void Tcb::retransmit_timeout(time::Instant now) noexcept {
     in_recovery_ = false;
     recover_ = snd_max_;  // RFC 6582 §3.2: go-back-N's duplicate ACKs start no fast retransmit
     dupacks_ = 0;
+    // RFC 6675 §5.1: the recovery ends, RecoveryPoint = HighData (above) holds back the next
+    // one. The scoreboard is kept, so the go-back-N resends only un-SACKed data and the
+    // recovery after the timeout uses all the SACK information (as Linux tcp_enter_loss()
+    // keeps its SACKed marks). RFC 2018's worry is a receiver that reneged (dropped SACKed
+    // data): then the resent holes are acknowledged, SND.UNA stops at a SACKed byte and
+    // the timer expires again — so a second expiry without progress forgets the scoreboard
+    // and the go-back-N covers everything (the robust reneging test RFC 6675 §5.1 asks for).
+    sack_recovery_ = false;
+    high_rxt_ = snd_una_;
+    rescue_rxt_.reset();
+    rxt_log_.clear();
+    if (retries_ > 1) sack_.clear();
     rtt_.backoff();
     snd_nxt_ = snd_una_;
     output(now);

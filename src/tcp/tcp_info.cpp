@@ -68,8 +68,7 @@ const char* linux_tcp_state_name(std::uint8_t linux_state) noexcept {
 }
 
 // Linux tcp_get_info(), field by field. Left 0 because the Tcb does not keep what they
-// report: tcpi_sacked / tcpi_lost / tcpi_retrans (no SACK scoreboard, no per-segment
-// retransmit marks), tcpi_rcv_rtt / tcpi_rcv_space (no receiver-side RTT or receive-buffer
+// report: tcpi_retrans (no per-segment retransmit marks), tcpi_rcv_rtt / tcpi_rcv_space (no receiver-side RTT or receive-buffer
 // autotuning). tcpi_fackets and tcpi_last_ack_sent are 0 on Linux too. The last_* times
 // are milliseconds before `now`; one that never happened counts from the connection's
 // start in Linux and reads 0 here.
@@ -106,6 +105,13 @@ void fill_tcp_info(const Tcb& tcb, time::Instant now, struct tcp_info& out) noex
     // count of full-sized segments that hold them (a SYN or FIN alone counts as one).
     const auto flight = static_cast<std::uint32_t>(tcb.snd_max() - tcb.snd_una());
     out.tcpi_unacked = ceil_div(flight, tcb.effective_mss());
+    // sacked_out and lost_out from the SACK scoreboard (RFC 6675 IsLost), in segments too.
+    const SackScoreboard& sacks = tcb.sack_scoreboard();
+    out.tcpi_sacked = ceil_div(sacks.sacked_between(tcb.snd_una(), tcb.snd_max()), tcb.effective_mss());
+    const wire::SeqNum lost_below = sacks.lost_boundary(tcb.snd_una(), tcb.effective_mss());
+    out.tcpi_lost = ceil_div(static_cast<std::uint32_t>(lost_below - tcb.snd_una()) -
+                                 sacks.sacked_between(tcb.snd_una(), lost_below),
+                             tcb.effective_mss());
 
     // Linux's advmss drops by the timestamp option once it is agreed
     // (tcp_rcv_synsent_state_process()): the payload per segment we invite.

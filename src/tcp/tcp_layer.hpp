@@ -48,6 +48,15 @@ struct TcpCounters {
     stats::Counter out_rsts;
     stats::Counter listen_overflows;  // the accept queue was full: the handshake's ACK dropped
     stats::Counter listen_drops;      // SYNs dropped (SYN queue full, no memory)
+    // The sender's SACK processing (tcb.hpp SackStats); Linux's TcpExt names where they exist.
+    stats::Counter sack_blocks_ignored;  // TCPSACKDiscard: invalid blocks
+    stats::Counter dsacks_received;      // TCPDSACKRecv
+    stats::Counter sack_recoveries;      // TCPSackRecovery: RFC 6675 recoveries entered
+    stats::Counter sack_retransmits;     // segments resent by RFC 6675 NextSeg()
+    stats::Counter sack_renegings;       // TCPSACKReneging
+    stats::Counter lost_retransmits;     // TCPLostRetransmit
+    stats::Counter challenge_acks;          // TCPChallengeACK (RFC 5961)
+    stats::Counter challenge_acks_skipped;  // TCPACKSkippedChallenge: held back by the rate limit
 
     template <typename F>
     void visit(F&& f) const {
@@ -63,6 +72,14 @@ struct TcpCounters {
         f("OutRsts", out_rsts);
         f("ListenOverflows", listen_overflows);
         f("ListenDrops", listen_drops);
+        f("TCPSACKDiscard", sack_blocks_ignored);
+        f("TCPDSACKRecv", dsacks_received);
+        f("TCPSackRecovery", sack_recoveries);
+        f("TCPSackRetrans", sack_retransmits);
+        f("TCPSACKReneging", sack_renegings);
+        f("TCPLostRetransmit", lost_retransmits);
+        f("TCPChallengeACK", challenge_acks);
+        f("TCPACKSkippedChallenge", challenge_acks_skipped);
     }
 };
 

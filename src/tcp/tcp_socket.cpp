@@ -484,6 +484,19 @@ void TcpSocket::after_event(time::Instant now) noexcept {
     if (!tcb_) return;
     layer_.counters().retrans_segs.add(tcb_->retransmits() - retransmits_counted_);
     retransmits_counted_ = tcb_->retransmits();
+    const SackStats& sack = tcb_->sack_stats();
+    TcpCounters& c = layer_.counters();
+    c.sack_blocks_ignored.add(sack.blocks_ignored - sack_counted_.blocks_ignored);
+    c.dsacks_received.add(sack.dsacks - sack_counted_.dsacks);
+    c.sack_recoveries.add(sack.recoveries - sack_counted_.recoveries);
+    c.sack_retransmits.add(sack.retransmits - sack_counted_.retransmits);
+    c.sack_renegings.add(sack.renegings - sack_counted_.renegings);
+    c.lost_retransmits.add(sack.lost_retransmits - sack_counted_.lost_retransmits);
+    sack_counted_ = sack;
+    c.challenge_acks.add(tcb_->challenge_acks_sent() - challenges_counted_);
+    c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - challenges_skipped_counted_);
+    challenges_counted_ = tcb_->challenge_acks_sent();
+    challenges_skipped_counted_ = tcb_->challenge_acks_skipped();
     publish_readiness(event::tcp_connection_mask(*tcb_, shutdown_state()), tcb_->readable_bytes());  // epoll: tcp_poll()
     const time::Instant at = tcb_->poll_at();
     if (at == time::Instant::max()) {

@@ -89,6 +89,9 @@ private:
     TcbConfig tcb_config_;
     int user_mss_ = 0;  // TCP_MAXSEG (Linux rx_opt.user_mss): clamps the MSS we announce and use
     std::uint32_t retransmits_counted_ = 0;  // the TCB's retransmissions already in RetransSegs
+    SackStats sack_counted_;                 // the TCB's SACK statistics already in the counters
+    std::uint32_t challenges_counted_ = 0;   // ... challenge ACKs sent, and skipped
+    std::uint32_t challenges_skipped_counted_ = 0;
     int backlog_ = 0;
     TcpSocket* parent_ = nullptr;
     std::vector<std::unique_ptr<TcpSocket>> embryos_;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -522,4 +523,51 @@ TEST_CASE("CUBIC smooths its RTT with gain 1/8", "[tcp][cc][cubic]") {
     CHECK(*cubic.smoothed_rtt() == ms(90));
     cubic.on_ack(mss, cubic.cwnd(), t0, std::nullopt);
     CHECK(*cubic.smoothed_rtt() == ms(90));
+}
+
+TEST_CASE("CUBIC after an RFC 6675 reduction follows max(W_cubic(t), W_est(t)) (RFC 9438 4.2-4.6)",
+          "[tcp][cc][cubic]") {
+    // SACK recovery sets cwnd = ssthresh = beta * FlightSize (no +3 inflation). W_max = 200,
+    // cwnd_epoch = 140 segments, C = 0.4: K = cbrt(60 / 0.4) = 5.31 s. RTT 50 ms, so Reno's
+    // estimate (alpha = 0.53 per RTT until cwnd_prior = 200, then 1 per RTT) overtakes the
+    // flat part of the curve: both regions are crossed. Tolerance: 1.5 % of the expected
+    // window (the target is W_cubic(t + RTT), and one round of ACKs moves it).
+    Cubic cubic(mss);
+    grow_to(cubic, 200, t0);
+    cubic.on_enter_loss_recovery(200 * mss, t0);
+    CHECK(cubic.cwnd() == cubic.ssthresh());
+    CHECK(cubic.ssthresh() == Approx(140 * mss).margin(1));
+    cubic.on_exit_recovery(cubic.ssthresh() + 10 * mss);
+    REQUIRE(cubic.cwnd() == cubic.ssthresh());
+    const Duration rtt = ms(50);
+    Instant now = t0;
+    cubic.on_ack(mss, cubic.cwnd(), now, rtt);  // the epoch starts
+    const Instant epoch = *cubic.epoch_start();
+    const double k = std::cbrt((200.0 - 140.0) / 0.4);
+    CHECK(cubic.k_seconds() == Approx(k).epsilon(1e-3));
+    const auto curve = [&](double t) { return 0.4 * std::pow(t - k, 3.0) + 200.0; };
+    const auto reno = [&](double t) {
+        const double rounds = t / rtt.seconds();
+        const double to_prior = (200.0 - 140.0) / Cubic::alpha;  // rounds at alpha_cubic
+        return rounds <= to_prior ? 140.0 + Cubic::alpha * rounds : 200.0 + (rounds - to_prior);
+    };
+    const double checkpoints[] = {1.0, 2.5, 4.0, 5.3, 6.5, 8.0};
+    bool saw_cubic_region = false;
+    bool saw_reno_region = false;
+    std::size_t next = 0;
+    while (next < std::size(checkpoints)) {
+        ack_round(cubic, now, rtt);
+        const double t = (now - epoch).seconds();
+        if (t < checkpoints[next]) continue;
+        ++next;
+        const double w = cubic.cwnd() / 1000.0;
+        const double expected = std::max(curve(t), reno(t));
+        INFO("t = " << t << " s: cwnd " << w << ", W_cubic " << curve(t) << ", W_est model " << reno(t)
+                    << ", W_est " << cubic.w_est_segments());
+        CHECK(std::abs(w - expected) <= 0.015 * expected);
+        CHECK(cubic.w_est_segments() == Approx(reno(t)).epsilon(0.015));
+        (curve(t) >= reno(t) ? saw_cubic_region : saw_reno_region) = true;
+    }
+    CHECK(saw_cubic_region);
+    CHECK(saw_reno_region);
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "tcb_fixture.hpp"
+#include "tcp/cubic.hpp"
 
 using namespace pollux;
 using namespace pollux::test::tcb;
@@ -261,4 +262,21 @@ TEST_CASE("TCP_CONGESTION: a connection switches algorithm", "[tcp][tcb]") {
     CHECK(std::string_view(f.tcb.congestion().name()) == "reno");
     f.tcb.set_congestion("vegas");  // unknown: nothing changes (the socket answered ENOENT)
     CHECK(std::string_view(f.tcb.congestion().name()) == "reno");
+}
+
+TEST_CASE("CUBIC is the default and receives the TCB's RTT samples (its target is W_cubic(t + RTT))",
+          "[tcp][tcb][cubic]") {
+    Fixture f;
+    CHECK(std::string_view(f.tcb.congestion().name()) == "cubic");
+    f.establish();
+    const auto* cubic = dynamic_cast<const tcp::Cubic*>(&f.tcb.congestion());
+    REQUIRE(cubic != nullptr);
+    CHECK_FALSE(cubic->smoothed_rtt().has_value());
+    REQUIRE(f.send(pattern(kMss, 3)) == kMss);
+    f.out.drain();
+    f.advance(time::Duration::from_ms(30));
+    f.feed(f.seg(wire::TcpFlags::ack, kRcv, kSnd + kMss));
+    // Before the fix the TCB handed CUBIC no sample at all, and it aimed at W_cubic(t).
+    REQUIRE(cubic->smoothed_rtt().has_value());
+    CHECK(*cubic->smoothed_rtt() == time::Duration::from_ms(30));
 }

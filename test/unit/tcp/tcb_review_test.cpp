@@ -32,7 +32,9 @@ std::uint32_t ts_ms(Instant t) { return static_cast<std::uint32_t>(t.ns() / 1'00
 
 TEST_CASE("review: RTO resends from SND.UNA with cwnd = 1 MSS, then go-back-N resumes (RFC 5681 §3.1, RFC 6298 §5.4)",
           "[tcp][tcb][review]") {
-    Fixture f;
+    tcp::TcbConfig reno;  // RFC 5681 eq. 4's FlightSize / 2 (CUBIC, the default, keeps 0.7)
+    reno.congestion = "reno";
+    Fixture f(reno);
     f.establish();
     REQUIRE(f.send(pattern(4 * kMss, 20)) == 4 * kMss);
     REQUIRE(f.out.sent.size() == 4);
@@ -511,7 +513,9 @@ TEST_CASE("review: fast retransmit works whatever the ISS: 'recover' starts at I
 
 TEST_CASE("review: limited transmit: the first and second duplicate ACK each send one new segment (RFC 3042 §2)",
           "[tcp][tcb][review]") {
-    Fixture f;
+    tcp::TcbConfig reno;  // NewReno's arithmetic below (CUBIC is the default)
+    reno.congestion = "reno";
+    Fixture f(reno);
     f.establish();
     REQUIRE(f.send(pattern(14 * kMss, 54)) == 14 * kMss);
     REQUIRE(f.out.sent.size() == 10);  // IW: cwnd holds the other four
@@ -575,16 +579,16 @@ TEST_CASE("review: a data segment that carries SACK blocks shrinks its payload t
     const Sent dupack = f.out.pop();
     REQUIRE(dupack.h.options.sack_count == 1);
     REQUIRE(f.send(pattern(3000, 57)) == 3000);
-    // Two full segments of 1460 - 12 (timestamps) - 12 (one SACK block) = 1436 bytes; Nagle
-    // holds the last 128 while they are unacknowledged.
-    REQUIRE(f.out.sent.size() == 2);
-    while (!f.out.sent.empty()) {
+    // Two full segments of 1460 - 12 (timestamps) - 12 (one SACK block) = 1436 bytes, and
+    // the last 128 with them: no earlier small segment is unacknowledged (Minshall).
+    REQUIRE(f.out.sent.size() == 3);
+    for (const std::size_t size : {1436u, 1436u, 128u}) {
         const Sent s = f.out.pop();
         CHECK(s.h.options.sack_count == 1);
         CHECK(s.h.options.buffer_len() == 24);
-        CHECK(s.data.size() == 1436);
+        CHECK(s.data.size() == size);
     }
-    CHECK(f.tcb.snd_nxt() == kSnd + 2 * 1436);
+    CHECK(f.tcb.snd_nxt() == kSnd + 3000);
 }
 
 // ---------------------------------------------------------------- more timers and states

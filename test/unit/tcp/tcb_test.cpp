@@ -365,6 +365,33 @@ TEST_CASE("Nagle holds a small segment while data is unacknowledged; TCP_NODELAY
     }
 }
 
+TEST_CASE("Nagle with Minshall's rule: a write's short tail leaves with its full segments; the next short one waits",
+          "[tcp][tcb]") {
+    Fixture f;
+    f.establish();
+    // 2.5 segments in one write: all three leave (Linux tcp_minshall_check: no earlier
+    // small segment is unacknowledged), so the peer's delayed ACK never holds the tail.
+    REQUIRE(f.send(pattern(2 * 536 + 100, 14)) == 2 * 536 + 100);
+    REQUIRE(f.out.sent.size() == 3);
+    CHECK(f.out.pop().data.size() == 536);
+    CHECK(f.out.pop().data.size() == 536);
+    CHECK(f.out.pop().data.size() == 100);
+    // Another short write waits while that 100-byte segment is unacknowledged, even after
+    // the full ones are acknowledged.
+    REQUIRE(f.send(pattern(50, 15)) == 50);
+    CHECK(f.out.sent.empty());
+    f.feed(f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001 + 2 * 536)));
+    CHECK(f.out.sent.empty());
+    f.feed(f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001 + 2 * 536 + 100)));
+    CHECK(f.out.pop().data.size() == 50);
+    // A short write after only full segments are in flight leaves at once.
+    f.feed(f.seg(TcpFlags::ack, SeqNum(kPeerIsn + 1), SeqNum(1001 + 2 * 536 + 150)));
+    REQUIRE(f.send(pattern(536, 16)) == 536);
+    CHECK(f.out.pop().data.size() == 536);
+    REQUIRE(f.send(pattern(20, 17)) == 20);
+    CHECK(f.out.pop().data.size() == 20);
+}
+
 TEST_CASE("window scaling: the peer's shift applies to every window after the SYN", "[tcp][tcb]") {
     Fixture f;
     auto syn = f.seg(TcpFlags::syn, SeqNum(kPeerIsn), SeqNum(0), 1000);
@@ -397,4 +424,35 @@ TEST_CASE("PAWS: a segment with an older timestamp is dropped and answered (RFC 
     f.feed(old, pattern(50, 13));
     CHECK(f.out.pop().h.ack == SeqNum(kPeerIsn + 1));  // the data was not taken
     CHECK(f.tcb.readable_bytes() == 0);
+}
+
+TEST_CASE("Challenge ACKs are rate-limited per connection: one per 500 ms (RFC 5961 §7)", "[tcp][tcb]") {
+    Fixture f;
+    f.establish();
+    const auto in_window_rst = [&](std::uint32_t off) {
+        f.feed(f.seg(TcpFlags::rst, SeqNum(kPeerIsn + 1 + off), SeqNum(0)));
+    };
+    in_window_rst(10);
+    CHECK(f.out.pop().h.flags == TcpFlags::ack);
+    // A flood of in-window RSTs and SYNs right after: no ACK for any of them.
+    for (std::uint32_t i = 0; i < 50; ++i) {
+        in_window_rst(20 + i);
+        f.feed(f.seg(TcpFlags::syn, SeqNum(kPeerIsn + 1), SeqNum(0)));
+    }
+    f.feed(f.seg(TcpFlags::ack, kRcv, kSnd + 5000));  // an ACK of data never sent
+    CHECK(f.out.sent.empty());
+    CHECK(f.tcb.challenge_acks_sent() == 1);
+    CHECK(f.tcb.challenge_acks_skipped() == 101);
+    CHECK(f.tcb.state() == State::established);
+    f.advance(Duration::from_ms(499));
+    in_window_rst(30);
+    CHECK(f.out.sent.empty());
+    // 500 ms after the last challenge: the next one is answered.
+    f.advance(Duration::from_ms(1));
+    f.feed(f.seg(TcpFlags::syn, SeqNum(kPeerIsn + 1), SeqNum(0)));
+    CHECK(f.out.pop().h.flags == TcpFlags::ack);
+    CHECK(f.tcb.challenge_acks_sent() == 2);
+    // The exact RST still resets, limit or not.
+    in_window_rst(0);
+    CHECK(f.tcb.state() == State::closed);
 }
