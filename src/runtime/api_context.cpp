@@ -42,8 +42,6 @@ void detach_api() noexcept {
 
 void set_api_teardown(void (*close_all)()) noexcept { g_teardown = close_all; }
 
-bool holds_api_lock() noexcept { return t_holds_lock; }
-
 bool may_call_here(const ApiContext& c) noexcept {
     return c.owner == std::this_thread::get_id() || c.threaded.load(std::memory_order_relaxed);
 }

@@ -73,8 +73,6 @@ bool stop_requested() noexcept;
 
 // ---- threaded mode ----
 
-// Whether the calling thread holds the shard lock (set by ApiLock and px_run's loop).
-bool holds_api_lock() noexcept;
 // Whether this thread may make an API call now: the owner's thread, or any thread in
 // threaded mode.
 bool may_call_here(const ApiContext& c) noexcept;
