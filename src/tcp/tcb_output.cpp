@@ -167,29 +167,25 @@ std::uint32_t Tcb::sack_retransmit(bool after_new_data, time::Instant now) noexc
         }
     }
     const SeqNum from = SeqNum::max(high_rxt_, snd_una_);
-    // Rule 1: the lowest un-SACKed byte above HighRxt that IsLost().
-    const SeqNum lost_below = sack_.lost_boundary(snd_una_, snd_mss_);
-    if (const auto hole = sack_.first_hole(from, lost_below)) {
+    // Resends (up to an MSS of) the first un-SACKed stretch in [from, limit), moving HighRxt
+    // past it and logging it (RetransmissionLog): what rules 1 and 3 do.
+    const auto resend_first_hole = [&](SeqNum limit) -> std::uint32_t {
+        const auto hole = sack_.first_hole(from, limit);
+        if (!hole) return 0;
         const std::uint32_t sent =
             retransmit_range(hole->start, std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss), now);
         if (sent > 0) {
             high_rxt_ = hole->start + sent;
             rxt_log_.record(hole->start, high_rxt_, snd_max_);
-            return sent;
         }
-    }
+        return sent;
+    };
+    // Rule 1: the lowest un-SACKed byte above HighRxt that IsLost().
+    if (const std::uint32_t sent = resend_first_hole(sack_.lost_boundary(snd_una_, snd_mss_))) return sent;
     if (!after_new_data) return 0;
     // Rule 3: an un-SACKed byte above HighRxt below the highest SACKed one, lost or not.
     if (const auto top = sack_.highest_sacked_end()) {
-        if (const auto hole = sack_.first_hole(from, *top)) {
-            const std::uint32_t sent =
-                retransmit_range(hole->start, std::min(static_cast<std::uint32_t>(hole->end - hole->start), mss), now);
-            if (sent > 0) {
-                high_rxt_ = hole->start + sent;
-                rxt_log_.record(hole->start, high_rxt_, snd_max_);
-                return sent;
-            }
-        }
+        if (const std::uint32_t sent = resend_first_hole(*top)) return sent;
     }
     // Rule 4, the rescue retransmission: once per recovery (HighACK > RescueRxt), a segment
     // that ends with the highest un-SACKed byte, so that a lost tail is repaired by the ACK
