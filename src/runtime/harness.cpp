@@ -68,6 +68,8 @@ ShardConfig harness_shard_config(const HarnessConfig& config) {
     c.tcp.port_seed = derive(config.seed, 3);
     c.tcp.isn_key[0] = derive(config.seed, 4);  // RFC 6528's secret, fixed by the seed
     c.tcp.isn_key[1] = derive(config.seed, 5);
+    c.tcp.cookie_key[0] = derive(config.seed, 6);
+    c.tcp.cookie_key[1] = derive(config.seed, 7);
     return c;
 }
 

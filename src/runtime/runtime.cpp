@@ -183,6 +183,8 @@ extern "C" int px_init(int argc, char** argv) {
     sc.tcp.port_seed = rte_rand();
     sc.tcp.isn_key[0] = rte_rand();  // RFC 6528: a secret chosen at start
     sc.tcp.isn_key[1] = rte_rand();
+    sc.tcp.cookie_key[0] = rte_rand();  // RFC 4987 §3.6: so is the SYN cookies' one
+    sc.tcp.cookie_key[1] = rte_rand();
     sc.impair = o.impair;
     runtime->shard = std::make_unique<Shard>(*runtime->port, runtime->clock, sc);
     runtime->shard->start();

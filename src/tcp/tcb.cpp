@@ -46,8 +46,7 @@ Tcb::Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool, wire
 
 Tcb::~Tcb() = default;
 
-// The receive window scale we ask for: the smallest that lets the buffer be advertised.
-static std::uint8_t wscale_for(std::uint32_t rcvbuf) noexcept {
+std::uint8_t window_scale_for(std::uint32_t rcvbuf) noexcept {
     std::uint8_t s = 0;
     while (s < kMaxWscale && (rcvbuf >> s) > 0xffff) ++s;
     return s;
@@ -61,7 +60,7 @@ void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
     snd_nxt_ = iss;
     snd_max_ = iss;
     snd_sml_ = iss;
-    rcv_wscale_ = config_.window_scaling ? wscale_for(config_.rcvbuf) : 0;
+    rcv_wscale_ = config_.window_scaling ? window_scale_for(config_.rcvbuf) : 0;
     state_ = State::syn_sent;
     syn_sent_at_ = now;
     last_received_ = now;
@@ -69,6 +68,22 @@ void Tcb::connect(SeqNum iss, time::Instant now) noexcept {
 }
 
 void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) noexcept {
+    take_syn(syn, iss, now);
+    send_syn(true, now);
+}
+
+// The SYN-ACK went out statelessly with `iss` a SYN cookie; the ACK that returned it
+// rebuilt `syn`. The state is what accept_syn() leaves after its SYN-ACK, without a
+// retransmission timer (nothing is outstanding that the peer has not acknowledged) and
+// without an RTT probe: the SYN-ACK's send time is unknown.
+void Tcb::accept_cookie(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) noexcept {
+    take_syn(syn, iss, now);
+    snd_nxt_ = iss + 1;
+    snd_max_ = snd_nxt_;
+    rcv_adv_ = rcv_nxt_ + std::min<std::uint32_t>(config_.rcvbuf, 0xffff);  // the SYN-ACK's window
+}
+
+void Tcb::take_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) noexcept {
     irs_ = syn.seq;
     rcv_nxt_ = syn.seq + 1;
     iss_ = iss;
@@ -89,7 +104,6 @@ void Tcb::accept_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) no
     }
     last_received_ = now;
     state_ = State::syn_received;
-    send_syn(true, now);
 }
 
 // RFC 9293 §3.7.1 (MSS), RFC 7323 (window scale and timestamps both ways or not at all),
@@ -99,7 +113,7 @@ void Tcb::negotiate(const wire::TcpOptions& peer) noexcept {
     snd_mss_ = std::max<std::uint16_t>(std::min(peer_mss, config_.mss), 64);
     if (config_.window_scaling && peer.window_scale) {
         snd_wscale_ = std::min(*peer.window_scale, kMaxWscale);
-        if (rcv_wscale_ == 0) rcv_wscale_ = wscale_for(config_.rcvbuf);
+        if (rcv_wscale_ == 0) rcv_wscale_ = window_scale_for(config_.rcvbuf);
     } else {
         snd_wscale_ = 0;
         rcv_wscale_ = 0;
@@ -242,6 +256,7 @@ void Tcb::close(time::Instant now) noexcept {
 
 void Tcb::abort(time::Instant now) noexcept {
     (void)now;
+    note_reset();
     switch (state_) {
         case State::syn_received:
         case State::established:
@@ -285,10 +300,18 @@ void Tcb::icmp_error(int error, bool hard) noexcept {
     soft_error_ = error;
 }
 
+// RFC 1213 tcpEstabResets: "the number of times TCP connections have made a direct
+// transition to the CLOSED state from either the ESTABLISHED state or the CLOSE-WAIT
+// state" (Linux tcp_set_state()).
+void Tcb::note_reset() noexcept {
+    if (state_ == State::established || state_ == State::close_wait) reset_when_synchronized_ = true;
+}
+
 void Tcb::fail(int error) noexcept {
     // tcp_write_err(): a timeout reports the soft error an ICMP message left, if any.
     if (error == ETIMEDOUT && soft_error_ != 0) error = soft_error_;
     pending_error_ = error;
+    note_reset();
     state_ = State::closed;
     tx_.clear();
     ooo_.clear();

@@ -87,6 +87,13 @@ struct TcbConfig {
     std::string_view congestion = "cubic";
 };
 
+// The timestamp clock of every connection and of SYN cookies: milliseconds, as Linux's
+// tcp_time_stamp (RFC 7323 §5.4 allows 1 ms to 1 s per tick).
+inline std::uint32_t ts_clock(time::Instant now) noexcept { return static_cast<std::uint32_t>(now.ns() / 1'000'000); }
+// The receive window scale we ask for: the smallest that lets a buffer of `rcvbuf` bytes
+// be advertised (RFC 7323 §2.3, at most 14).
+std::uint8_t window_scale_for(std::uint32_t rcvbuf) noexcept;
+
 // A segment as the TCB receives it: the parsed header and its payload, trimmed to the
 // data (possibly empty).
 struct Segment {
@@ -138,6 +145,10 @@ public:
     // Passive open from a listener: `syn` is the SYN it accepted (already checked to be a
     // SYN without ACK/RST); replies SYN-ACK, SYN-RECEIVED.
     void accept_syn(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
+    // Passive open completed by a SYN cookie (syn_cookie.hpp): `syn` is the SYN rebuilt
+    // from the cookie, `iss` the cookie. SYN-RECEIVED with the SYN-ACK counted as sent;
+    // the caller then delivers the ACK that carried the cookie.
+    void accept_cookie(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
 
     // ---- the three inputs of the state machine ----
     void input(Segment&& segment, time::Instant now) noexcept;
@@ -225,6 +236,9 @@ public:
     // RFC 5961 challenge ACKs sent and held back by the rate limit.
     std::uint32_t challenge_acks_sent() const noexcept { return challenge_acks_sent_; }
     std::uint32_t challenge_acks_skipped() const noexcept { return challenge_acks_skipped_; }
+    // Whether the connection went straight from ESTABLISHED or CLOSE-WAIT to CLOSED (a RST
+    // sent or received, a timeout): what tcpEstabResets counts.
+    bool reset_when_synchronized() const noexcept { return reset_when_synchronized_; }
 
 private:
     // tcb_input.cpp
@@ -240,6 +254,10 @@ private:
     void enter_sack_recovery(time::Instant now) noexcept;
     void process_data(Segment& s, time::Instant now) noexcept;
     void process_fin(time::Instant now) noexcept;
+    // The state both passive opens share: sequence numbers from the SYN and our ISN, the
+    // options agreed, SYN-RECEIVED.
+    void note_reset() noexcept;  // before a move to CLOSED by abort() or fail()
+    void take_syn(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
     void negotiate(const wire::TcpOptions& peer) noexcept;
     // RCV.WND: what is left of the window we last advertised.
     std::uint32_t receive_window() const noexcept {
@@ -306,6 +324,7 @@ private:
     std::uint8_t rcv_wscale_ = 0;
     std::optional<time::Instant> last_oow_ack_;  // the last ACK for an out-of-window pure ACK or a challenge
     std::uint32_t challenge_acks_sent_ = 0;
+    bool reset_when_synchronized_ = false;
     std::uint32_t challenge_acks_skipped_ = 0;
     wire::SeqNum last_ack_sent_;  // RFC 7323 Last.ACK.sent: the ACK field of our last segment
     bool fin_received_ = false;

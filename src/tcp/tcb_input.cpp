@@ -11,7 +11,6 @@ using wire::SeqNum;
 using wire::TcpFlags;
 
 namespace {
-std::uint32_t ts_clock(time::Instant now) noexcept { return static_cast<std::uint32_t>(now.ns() / 1'000'000); }
 // RFC 7323 §5.5: a TS.Recent older than 24 days is no longer a PAWS reference.
 constexpr time::Duration kPawsIdle = time::Duration::from_s(24 * 24 * 3600);
 // net.ipv4.tcp_invalid_ratelimit: at most one ACK per this interval for out-of-window ACKs.

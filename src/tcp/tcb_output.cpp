@@ -9,12 +9,6 @@ namespace pollux::tcp {
 using wire::SeqNum;
 using wire::TcpFlags;
 
-namespace {
-// The timestamp clock: milliseconds, as Linux's tcp_time_stamp (RFC 7323 §5.4 allows
-// 1 ms to 1 s per tick).
-std::uint32_t ts_clock(time::Instant now) noexcept { return static_cast<std::uint32_t>(now.ns() / 1'000'000); }
-}  // namespace
-
 // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the window opens only in steps of
 // min(a segment, half the buffer), and never shrinks (its right edge never moves left).
 std::uint16_t Tcb::window_to_advertise() noexcept {

@@ -18,7 +18,8 @@ TcpLayer::TcpLayer(ip::Ipv4Layer& ip, time::TimerWheel& wheel, const time::Clock
       clock_(clock),
       config_(config),
       ports_(socket::Transport::tcp, config.port_seed),
-      isn_(config.isn_key[0], config.isn_key[1]) {
+      isn_(config.isn_key[0], config.isn_key[1]),
+      cookies_(config.cookie_key[0], config.cookie_key[1]) {
     ip_.set_transport(wire::IpProtocol::tcp, this);
 }
 
@@ -202,13 +203,37 @@ void TcpLayer::input(buf::PacketBuf&& packet, const wire::Ipv4Repr& ip, time::In
     if (listener != nullptr && listener->listening()) {
         const wire::TcpRepr& h = s.header;
         if (h.has(TcpFlags::rst)) return;
-        if (h.has(TcpFlags::ack)) {  // no connection for it (no SYN cookies yet): RST
+        if (h.has(TcpFlags::ack)) {
+            // RFC 9293 §3.10.7.2: an ACK in LISTEN is answered by a RST, unless it returns a
+            // SYN cookie (RFC 4987 §3.6); a SYN+ACK too.
+            if (!h.has(TcpFlags::syn)) {
+                const wire::TcpRepr header = h;
+                switch (listener->accept_cookie(std::move(s), local, remote, now)) {
+                    case TcpSocket::CookieResult::accepted:
+                        return;  // counted in InSegs by the new connection
+                    case TcpSocket::CookieResult::dropped:
+                        counters_.in_segs.add();
+                        return;
+                    case TcpSocket::CookieResult::not_checked:
+                    case TcpSocket::CookieResult::invalid:
+                        counters_.in_segs.add();
+                        reply_rst(ip, header, now);
+                        return;
+                }
+            }
             counters_.in_segs.add();
             reply_rst(ip, h, now);
             return;
         }
         if (!h.has(TcpFlags::syn)) return;
         counters_.in_segs.add();
+        if (h.has(TcpFlags::fin)) {
+            // SYN+FIN, a scanner's probe: RFC 9293 §3.10.7.2 would queue the FIN for later,
+            // Linux (tcp_rcv_state_process(), drop reason TCP_FLAGS) and the BSDs discard it,
+            // and so does pollux — counted in InErrs, where Linux has no counter for it.
+            counters_.in_errs.add();
+            return;
+        }
         listener->accept_syn(h, local, remote, now);
         return;
     }

@@ -15,6 +15,7 @@
 #include "socket/port_manager.hpp"
 #include "stats/counter.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
 #include "time/clock.hpp"
 #include "time/timer_wheel.hpp"
@@ -32,6 +33,15 @@ struct TcpLayerConfig {
     bool tx_checksum_offload_chained = true;
     std::uint64_t port_seed = 0;       // ephemeral ports
     std::uint64_t isn_key[2] = {0, 0}; // RFC 6528 secret
+    std::uint64_t cookie_key[2] = {0, 0};  // SYN cookies' secret (syn_cookie.hpp)
+    // RFC 4987 §3.6 SYN cookies, as net.ipv4.tcp_syncookies: 0 never (a full SYN queue drops
+    // SYNs), 1 when a SYN queue is full (Linux's default), 2 always.
+    int syn_cookies = 1;
+    // Connections in SYN-RECEIVED in the shard, all listeners together (Linux
+    // tcp_max_syn_backlog); each listener's own bound is its backlog. Past either, SYNs get
+    // cookies (or are dropped with syn_cookies 0). Each costs a socket, a TCB and its
+    // out-of-order node pool: this bounds the memory a SYN flood can take.
+    std::uint32_t max_syn_backlog = 4096;
 };
 
 // /proc/net/snmp "Tcp:" and netstat "TcpExt:" names where one exists.
@@ -48,6 +58,11 @@ struct TcpCounters {
     stats::Counter out_rsts;
     stats::Counter listen_overflows;  // the accept queue was full: the handshake's ACK dropped
     stats::Counter listen_drops;      // SYNs dropped (SYN queue full, no memory)
+    stats::Counter syncookies_sent;      // SyncookiesSent: SYN-ACKs carrying a cookie
+    stats::Counter syncookies_recv;      // SyncookiesRecv: valid cookies, connections made
+    stats::Counter syncookies_failed;    // SyncookiesFailed: ACKs to a listener with no valid cookie
+    stats::Counter req_queue_full_cookies;  // TCPReqQFullDoCookies: cookies because a SYN queue was full
+    stats::Counter req_queue_full_drops;    // TCPReqQFullDrop: SYNs dropped, SYN queue full, no cookies
     // The sender's SACK processing (tcb.hpp SackStats); Linux's TcpExt names where they exist.
     stats::Counter sack_blocks_ignored;  // TCPSACKDiscard: invalid blocks
     stats::Counter dsacks_received;      // TCPDSACKRecv
@@ -72,6 +87,11 @@ struct TcpCounters {
         f("OutRsts", out_rsts);
         f("ListenOverflows", listen_overflows);
         f("ListenDrops", listen_drops);
+        f("SyncookiesSent", syncookies_sent);
+        f("SyncookiesRecv", syncookies_recv);
+        f("SyncookiesFailed", syncookies_failed);
+        f("TCPReqQFullDoCookies", req_queue_full_cookies);
+        f("TCPReqQFullDrop", req_queue_full_drops);
         f("TCPSACKDiscard", sack_blocks_ignored);
         f("TCPDSACKRecv", dsacks_received);
         f("TCPSackRecovery", sack_recoveries);
@@ -105,6 +125,11 @@ public:
     TcpCounters& counters() noexcept { return counters_; }
     const TcpCounters& counters() const noexcept { return counters_; }
     wire::SeqNum isn(const wire::Endpoint& local, const wire::Endpoint& remote, time::Instant now) const noexcept;
+    const SynCookies& syn_cookies() const noexcept { return cookies_; }
+    // The shard's SYN-RECEIVED count against max_syn_backlog (TcpSocket keeps it).
+    bool syn_backlog_full() const noexcept { return syn_backlog_ >= config_.max_syn_backlog; }
+    void syn_backlog_add(int delta) noexcept { syn_backlog_ = static_cast<std::uint32_t>(static_cast<int>(syn_backlog_) + delta); }
+    std::uint32_t syn_backlog() const noexcept { return syn_backlog_; }
     // Builds the IPv4 datagram around a segment and sends it.
     void send_segment(const wire::Endpoint& local, const wire::Endpoint& remote, const wire::TcpRepr& h,
                       buf::PacketBuf&& payload, int ttl, std::uint8_t tos, time::Instant now) noexcept;
@@ -168,6 +193,8 @@ private:
     TcpLayerConfig config_;
     socket::PortManager ports_;
     IsnGenerator isn_;
+    SynCookies cookies_;
+    std::uint32_t syn_backlog_ = 0;
     std::unordered_map<Key, TcpSocket*, KeyHash> table_;
     std::unordered_map<TcpSocket*, std::unique_ptr<TcpSocket>> orphans_;
     std::unordered_map<const TcpSocket*, std::uint32_t> listeners_;  // -> backlog

@@ -32,19 +32,25 @@ TcpSocket::TcpSocket(TcpLayer& layer)
 }
 
 TcpSocket::~TcpSocket() {
+    if (tcb_) count_tcb_events();
+    if (in_syn_queue_) layer_.syn_backlog_add(-1);
     layer_.forget_listener(*this);
     timer_.cancel();
     if (hashed_) layer_.unhash(*this);
     if (bound_) layer_.ports().release(this);
 }
 
-void TcpSocket::make_tcb() {
+TcbConfig TcpSocket::effective_tcb_config() const noexcept {
     TcbConfig c = tcb_config_;
     c.rcvbuf = static_cast<std::uint32_t>(options().rcvbuf);
     c.sndbuf = static_cast<std::uint32_t>(options().sndbuf);
     c.keepalive = options().keepalive;
     if (user_mss_ != 0) c.mss = static_cast<std::uint16_t>(std::min<int>(c.mss, user_mss_));
-    tcb_ = std::make_unique<Tcb>(c, *this, layer_.ip().interface().pool(), local_, remote_);
+    return c;
+}
+
+void TcpSocket::make_tcb() {
+    tcb_ = std::make_unique<Tcb>(effective_tcb_config(), *this, layer_.ip().interface().pool(), local_, remote_);
 }
 
 // inet_bind(): as for UDP, an address of this host; the port manager decides the rest.
@@ -168,12 +174,14 @@ int TcpSocket::finish_connect() noexcept {
 }
 
 void TcpSocket::drop_tcb() noexcept {
+    if (tcb_) count_tcb_events();
     timer_.cancel();
     if (hashed_) {
         layer_.unhash(*this);
         hashed_ = false;
     }
     tcb_.reset();
+    counted_ = {};
     connecting_ = false;
     publish_readiness(event::kUnconnectedStreamMask, 0);
 }
@@ -433,20 +441,53 @@ void TcpSocket::deliver(Segment&& segment, time::Instant now) noexcept {
     after_event(now);
 }
 
+// Linux tcp_conn_request(). A full accept queue drops the SYN, cookies or not (the
+// connection could not be queued anyway). A full SYN queue — this listener's backlog
+// (inet_csk_reqsk_queue_is_full: at least `backlog` in SYN-RECEIVED) or the shard's
+// max_syn_backlog — answers with a SYN cookie instead of a new embryo (RFC 4987 §3.6), or
+// drops the SYN when cookies are off.
 bool TcpSocket::accept_syn(const wire::TcpRepr& syn, const wire::Endpoint& local, const wire::Endpoint& remote,
                            time::Instant now) noexcept {
-    // The SYN queue is bounded by the backlog too (Linux: inet_csk_reqsk_queue_is_full).
-    if (embryos_.size() > static_cast<std::size_t>(backlog_) || accept_queue_full()) {
-        layer_.counters().listen_drops.add();
+    TcpCounters& counters = layer_.counters();
+    if (accept_queue_full()) {
+        counters.listen_overflows.add();
+        counters.listen_drops.add();
         return false;
     }
+    const int cookies = layer_.config().syn_cookies;
+    const bool syn_queue_full = embryos_.size() >= static_cast<std::size_t>(backlog_) || layer_.syn_backlog_full();
+    if (syn_queue_full && cookies == 0) {
+        counters.req_queue_full_drops.add();
+        counters.listen_drops.add();
+        return false;
+    }
+    if (syn_queue_full || cookies >= 2) {
+        if (syn_queue_full) {
+            counters.req_queue_full_cookies.add();
+            last_syn_queue_overflow_ = now;
+        }
+        send_cookie_syn_ack(syn, local, remote, now);
+        return true;
+    }
+    std::unique_ptr<TcpSocket> child = make_child(local, remote);
+    if (!child) return false;
+    child->tcb_->accept_syn(syn, layer_.isn(local, remote, now), now);
+    TcpSocket& c = *child;
+    embryos_.push_back(std::move(child));
+    c.in_syn_queue_ = true;
+    layer_.syn_backlog_add(1);
+    c.after_event(now);
+    return true;
+}
+
+std::unique_ptr<TcpSocket> TcpSocket::make_child(const wire::Endpoint& local, const wire::Endpoint& remote) noexcept {
     auto child = std::make_unique<TcpSocket>(layer_);
     child->local_ = local;
     child->remote_ = remote;
     child->parent_ = this;
     if (layer_.ports().inherit(child.get(), this, local.address, remote.address, remote.port) != 0) {
         layer_.counters().listen_drops.add();
-        return false;
+        return nullptr;
     }
     child->bound_ = true;
     child->mutable_options() = options();
@@ -456,24 +497,141 @@ bool TcpSocket::accept_syn(const wire::TcpRepr& syn, const wire::Endpoint& local
     layer_.hash(*child);
     child->hashed_ = true;
     layer_.counters().passive_opens.add();
-    child->tcb_->accept_syn(syn, layer_.isn(local, remote, now), now);
+    return child;
+}
+
+// The stateless SYN-ACK (syn_cookie.hpp): what Tcb::accept_syn() would send, with the
+// cookie as our ISN and, with timestamps, the peer's window scale and SACK-permitted in
+// our TSval. Without timestamps it offers neither window scaling nor SACK (Linux
+// tcp_conn_request(): tcp_clear_options() when a cookie has no timestamp to ride in).
+void TcpSocket::send_cookie_syn_ack(const wire::TcpRepr& syn, const wire::Endpoint& local,
+                                    const wire::Endpoint& remote, time::Instant now) noexcept {
+    const TcbConfig c = effective_tcb_config();
+    wire::TcpRepr h;
+    h.src_port = local.port;
+    h.dst_port = remote.port;
+    h.seq = layer_.syn_cookies().make(local.address, local.port, remote.address, remote.port, syn.seq,
+                                      syn.options.mss.value_or(536), now);
+    h.ack = syn.seq + 1;
+    h.flags = wire::TcpFlags::syn | wire::TcpFlags::ack;
+    h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(c.rcvbuf, 0xffff));  // never scaled in a SYN
+    h.options.mss = c.mss;
+    if (c.timestamps && syn.options.timestamps) {
+        SynCookies::TimestampOptions carried;
+        if (c.window_scaling && syn.options.window_scale) {
+            carried.window_scale = syn.options.window_scale;
+            h.options.window_scale = window_scale_for(c.rcvbuf);
+        }
+        carried.sack_permitted = c.sack && syn.options.sack_permitted;
+        h.options.sack_permitted = carried.sack_permitted;
+        h.options.timestamps =
+            wire::TcpTimestamps{SynCookies::encode_timestamp(ts_clock(now), carried), syn.options.timestamps->value};
+    }
+    layer_.counters().syncookies_sent.add();
+    layer_.send_segment(local, remote, h, {}, options().ttl, options().tos, now);
+}
+
+// Linux cookie_v4_check(): an ACK for this listener from no connection. Cookies are
+// checked only while they may be out there — within two minutes of the last SYN queue
+// overflow, or always in mode 2 (tcp_synq_no_recent_overflow()) — so that a blind ACK
+// at other times cannot open a connection even with a lucky guess. A valid cookie
+// rebuilds the SYN, makes the connection and delivers the ACK to it.
+TcpSocket::CookieResult TcpSocket::accept_cookie(Segment&& ack, const wire::Endpoint& local,
+                                                 const wire::Endpoint& remote, time::Instant now) noexcept {
+    const wire::TcpRepr& h = ack.header;
+    const int cookies = layer_.config().syn_cookies;
+    const bool recent_overflow =
+        last_syn_queue_overflow_ && now - *last_syn_queue_overflow_ < time::Duration::from_s(60 * SynCookies::kMaxAgeMinutes);
+    if (cookies == 0 || (cookies == 1 && !recent_overflow)) return CookieResult::not_checked;
+    TcpCounters& counters = layer_.counters();
+    const auto decoded = layer_.syn_cookies().check(local.address, local.port, remote.address, remote.port,
+                                                    h.seq - 1, h.ack - 1, now);
+    std::optional<SynCookies::TimestampOptions> carried;
+    if (decoded && h.options.timestamps) {
+        carried = SynCookies::decode_timestamp(h.options.timestamps->echo);
+    } else if (decoded) {
+        carried = SynCookies::TimestampOptions{};
+    }
+    if (!carried) {
+        counters.syncookies_failed.add();
+        return CookieResult::invalid;
+    }
+    counters.syncookies_recv.add();
+    if (accept_queue_full()) {  // Linux tcp_v4_syn_recv_sock(): ListenOverflows, dropped
+        counters.listen_overflows.add();
+        counters.listen_drops.add();
+        return CookieResult::dropped;
+    }
+    // The SYN as the cookie remembers it: its sequence number, the MSS rounded down to the
+    // table, and the options the timestamp carried (timestamps themselves if the ACK has them).
+    wire::TcpRepr syn;
+    syn.src_port = h.src_port;
+    syn.dst_port = h.dst_port;
+    syn.seq = h.seq - 1;
+    syn.flags = wire::TcpFlags::syn;
+    syn.window = h.window;  // unscaled; the ACK's window replaces it at once
+    syn.options.mss = decoded->mss;
+    syn.options.window_scale = carried->window_scale;
+    syn.options.sack_permitted = carried->sack_permitted;
+    if (h.options.timestamps) syn.options.timestamps = wire::TcpTimestamps{h.options.timestamps->value, 0};
+    std::unique_ptr<TcpSocket> child = make_child(local, remote);
+    if (!child) return CookieResult::dropped;
+    child->tcb_->accept_cookie(syn, h.ack - 1, now);
     TcpSocket& c = *child;
     embryos_.push_back(std::move(child));
-    c.after_event(now);
-    return true;
+    // The echo is the cookie's clock with option bits in it, up to 63 ms off: no RTT
+    // sample from it (an echo of 0 is never sampled), as Linux takes none for a cookie.
+    if (ack.header.options.timestamps) ack.header.options.timestamps->echo = 0;
+    const TcpSocket* made = &c;
+    c.deliver(std::move(ack), now);  // ESTABLISHED: into the accept queue (or destroyed, if it closed)
+    // The cookie matched, so SEG.SEQ and SEG.ACK are the ones SYN-RECEIVED expects; should
+    // the ACK still not complete the handshake, no embryo without a timer may stay behind.
+    const auto left = std::find_if(embryos_.begin(), embryos_.end(), [&](const auto& p) { return p.get() == made; });
+    if (left != embryos_.end()) {
+        embryos_.erase(left);
+        return CookieResult::dropped;
+    }
+    return CookieResult::accepted;
 }
 
 void TcpSocket::promote(TcpSocket& child) noexcept {
     const auto it = std::find_if(embryos_.begin(), embryos_.end(), [&](const auto& p) { return p.get() == &child; });
     if (it == embryos_.end()) return;
+    leave_syn_queue(child);
     accept_queue_.push_back(std::move(*it));
     publish_readiness(event::kListenerReadyMask, accept_queue_.size());  // epoll: a new connection to accept
     embryos_.erase(it);
 }
 
+void TcpSocket::leave_syn_queue(TcpSocket& child) noexcept {
+    if (!child.in_syn_queue_) return;
+    child.in_syn_queue_ = false;
+    layer_.syn_backlog_add(-1);
+}
+
 void TcpSocket::forget_embryo(TcpSocket& child) noexcept {
     const auto it = std::find_if(embryos_.begin(), embryos_.end(), [&](const auto& p) { return p.get() == &child; });
     if (it != embryos_.end()) embryos_.erase(it);  // destroys it: unhashed, port released
+}
+
+// What the TCB counted since the last call, added to the layer's counters. Called after
+// every TCB event, and before the TCB goes (drop_tcb, the destructor) so that a close
+// with SO_LINGER 0, which ends in no event, is counted too.
+void TcpSocket::count_tcb_events() noexcept {
+    TcpCounters& c = layer_.counters();
+    c.retrans_segs.add(tcb_->retransmits() - counted_.retransmits);
+    const SackStats& sack = tcb_->sack_stats();
+    c.sack_blocks_ignored.add(sack.blocks_ignored - counted_.sack.blocks_ignored);
+    c.dsacks_received.add(sack.dsacks - counted_.sack.dsacks);
+    c.sack_recoveries.add(sack.recoveries - counted_.sack.recoveries);
+    c.sack_retransmits.add(sack.retransmits - counted_.sack.retransmits);
+    c.sack_renegings.add(sack.renegings - counted_.sack.renegings);
+    c.lost_retransmits.add(sack.lost_retransmits - counted_.sack.lost_retransmits);
+    c.challenge_acks.add(tcb_->challenge_acks_sent() - counted_.challenge_acks);
+    c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - counted_.challenge_acks_skipped);
+    if (tcb_->reset_when_synchronized() && !counted_.estab_reset) c.estab_resets.add();
+    counted_ = {tcb_->retransmits(), sack, tcb_->challenge_acks_sent(), tcb_->challenge_acks_skipped(),
+                tcb_->reset_when_synchronized()};
 }
 
 // After anything the TCB did: its timer follows poll_at(); a handshake that completed
@@ -482,21 +640,7 @@ void TcpSocket::forget_embryo(TcpSocket& child) noexcept {
 void TcpSocket::after_event(time::Instant now) noexcept {
     (void)now;
     if (!tcb_) return;
-    layer_.counters().retrans_segs.add(tcb_->retransmits() - retransmits_counted_);
-    retransmits_counted_ = tcb_->retransmits();
-    const SackStats& sack = tcb_->sack_stats();
-    TcpCounters& c = layer_.counters();
-    c.sack_blocks_ignored.add(sack.blocks_ignored - sack_counted_.blocks_ignored);
-    c.dsacks_received.add(sack.dsacks - sack_counted_.dsacks);
-    c.sack_recoveries.add(sack.recoveries - sack_counted_.recoveries);
-    c.sack_retransmits.add(sack.retransmits - sack_counted_.retransmits);
-    c.sack_renegings.add(sack.renegings - sack_counted_.renegings);
-    c.lost_retransmits.add(sack.lost_retransmits - sack_counted_.lost_retransmits);
-    sack_counted_ = sack;
-    c.challenge_acks.add(tcb_->challenge_acks_sent() - challenges_counted_);
-    c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - challenges_skipped_counted_);
-    challenges_counted_ = tcb_->challenge_acks_sent();
-    challenges_skipped_counted_ = tcb_->challenge_acks_skipped();
+    count_tcb_events();
     publish_readiness(event::tcp_connection_mask(*tcb_, shutdown_state()), tcb_->readable_bytes());  // epoll: tcp_poll()
     const time::Instant at = tcb_->poll_at();
     if (at == time::Instant::max()) {

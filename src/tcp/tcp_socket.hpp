@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "socket/socket.hpp"
@@ -48,6 +49,16 @@ public:
     // A SYN for this listener (checked: SYN without ACK/RST); false when it was dropped.
     bool accept_syn(const wire::TcpRepr& syn, const wire::Endpoint& local, const wire::Endpoint& remote,
                     time::Instant now) noexcept;
+    // An ACK (without SYN/RST) for this listener that matched no connection: maybe the
+    // return of a SYN cookie (syn_cookie.hpp).
+    enum class CookieResult : std::uint8_t {
+        not_checked,  // no cookie can be out there: the caller answers as for LISTEN (RST)
+        invalid,      // not a valid cookie (counted): the same
+        dropped,      // a valid cookie, but the accept queue is full (counted)
+        accepted,     // the connection was made and the ACK delivered to it
+    };
+    CookieResult accept_cookie(Segment&& ack, const wire::Endpoint& local, const wire::Endpoint& remote,
+                               time::Instant now) noexcept;
     void icmp_error(int error, bool hard, time::Instant now) noexcept;
     bool listening() const noexcept { return listening_; }
     // Linux sk_acceptq_is_full(): more than the backlog (a backlog of 0 still takes one).
@@ -69,9 +80,18 @@ private:
     void drop_tcb() noexcept;
     int set_congestion(std::span<const std::uint8_t> value) noexcept;
     void after_event(time::Instant now) noexcept;
+    void count_tcb_events() noexcept;
     void promote(TcpSocket& child) noexcept;  // SYN-RECEIVED -> accept queue
     void forget_embryo(TcpSocket& child) noexcept;
     void make_tcb();
+    // The listener's TCB parameters with the socket options applied (buffers, keepalive,
+    // TCP_MAXSEG): what make_tcb() builds a TCB with, and what a cookie SYN-ACK offers.
+    TcbConfig effective_tcb_config() const noexcept;
+    // A connection of this listener for the 4-tuple: socket, port, options, TCB, hashed.
+    std::unique_ptr<TcpSocket> make_child(const wire::Endpoint& local, const wire::Endpoint& remote) noexcept;
+    void send_cookie_syn_ack(const wire::TcpRepr& syn, const wire::Endpoint& local, const wire::Endpoint& remote,
+                             time::Instant now) noexcept;
+    void leave_syn_queue(TcpSocket& child) noexcept;
     static void on_timer(time::Timer& timer, time::Instant now, void* self) noexcept;
 
     TcpLayer& layer_;
@@ -88,12 +108,22 @@ private:
     // listener's tcp_sock. The buffer sizes come from SO_RCVBUF/SO_SNDBUF at make_tcb().
     TcbConfig tcb_config_;
     int user_mss_ = 0;  // TCP_MAXSEG (Linux rx_opt.user_mss): clamps the MSS we announce and use
-    std::uint32_t retransmits_counted_ = 0;  // the TCB's retransmissions already in RetransSegs
-    SackStats sack_counted_;                 // the TCB's SACK statistics already in the counters
-    std::uint32_t challenges_counted_ = 0;   // ... challenge ACKs sent, and skipped
-    std::uint32_t challenges_skipped_counted_ = 0;
+    // What of the TCB's own statistics is in the layer's counters already (a new TCB
+    // starts from zero again).
+    struct Counted {
+        std::uint32_t retransmits = 0;  // RetransSegs
+        SackStats sack;
+        std::uint32_t challenge_acks = 0;
+        std::uint32_t challenge_acks_skipped = 0;
+        bool estab_reset = false;  // EstabResets
+    };
+    Counted counted_;
     int backlog_ = 0;
     TcpSocket* parent_ = nullptr;
+    bool in_syn_queue_ = false;  // an embryo counted in the shard's syn_backlog
+    // When a SYN queue overflow last made this listener send cookies (Linux
+    // tcp_synq_overflow()): cookies are checked only for two minutes after it.
+    std::optional<time::Instant> last_syn_queue_overflow_;
     std::vector<std::unique_ptr<TcpSocket>> embryos_;
     std::deque<std::unique_ptr<TcpSocket>> accept_queue_;
     time::Timer timer_;

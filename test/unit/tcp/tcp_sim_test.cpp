@@ -138,3 +138,36 @@ TEST_CASE("TCP recovers from 5 % loss both ways (deterministic seed)", "[tcp][si
     }
     CHECK(pool_in_use() == before);
 }
+
+TEST_CASE("TCP EstabResets counts ESTABLISHED/CLOSE-WAIT -> CLOSED only (RFC 1213 tcpEstabResets)", "[tcp][sim]") {
+    Sim sim;
+    sim.run(Duration::from_ms(10));
+    // An orderly close both ways: no reset.
+    {
+        Pair p = connect_pair(sim);
+        p.client->close();
+        (void)p.client.release();  // an orphan now
+        p.server->close();
+        (void)p.server.release();
+        sim.a.flush();
+        sim.b.flush();
+        sim.run(Duration::from_s(70));
+        CHECK(counters(sim.a).at("tcp.EstabResets") == 0);
+        CHECK(counters(sim.b).at("tcp.EstabResets") == 0);
+    }
+    // SO_LINGER 0 on one side: that side sends a RST (its own reset, counted at close
+    // with no later event), the other receives it.
+    {
+        Pair p = connect_pair(sim);
+        const linger lg{1, 0};
+        REQUIRE(p.client->setsockopt(SOL_SOCKET, SO_LINGER, {reinterpret_cast<const std::uint8_t*>(&lg), sizeof lg}) ==
+                0);
+        p.client->close();
+        p.client.reset();
+        CHECK(counters(sim.a).at("tcp.EstabResets") == 1);
+        sim.a.flush();
+        sim.run(Duration::from_ms(20));
+        CHECK(p.server->tcb()->state() == State::closed);
+        CHECK(counters(sim.b).at("tcp.EstabResets") == 1);
+    }
+}
