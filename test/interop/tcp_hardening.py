@@ -239,10 +239,11 @@ class Battery:
     def delta(self, before, after, key):
         return after.get(key, 0) - before.get(key, 0)
 
-    def counter(self, name, before, after, key, want):
+    def counter(self, name, before, after, key, want, why=""):
         got = self.delta(before, after, key)
         missing = " (counter absent)" if key not in after else ""
-        return self.check(f"{name}: {key} +{got}{missing}", got == want and not missing, f"want +{want}")
+        return self.check(f"{name}: {key} +{got}{missing}", got == want and not missing,
+                          f"want +{want}" + (f"; {why}" if why and got != want else ""))
 
     def open(self, name, **kw):
         c = Conn(self.link, **kw)
@@ -362,6 +363,15 @@ class Battery:
         self.check(f"{name}: challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>", ok,
                    "nothing" if t is None else t.sprintf("got %TCP.flags% seq=%TCP.seq% ack=%TCP.ack%"))
         self.counter(name, before, self.link.stats(), "tcp.TCPChallengeACK", 1)
+        # RFC 5961 7: challenge ACKs are rate-limited (Linux: one per 500 ms per connection,
+        # tcp_invalid_ratelimit); the next one at once is held back and counted.
+        before = self.link.stats()
+        c.send(RST | ACK, seq=seq_add(c.snd_nxt, 200))
+        quiet, what = self.silent(c)
+        self.check(f"{name}: a second one at once: no challenge ACK (rate limit)", quiet, what)
+        after = self.link.stats()
+        self.counter(name, before, after, "tcp.TCPChallengeACK", 0)
+        self.counter(name, before, after, "tcp.TCPACKSkippedChallenge", 1)
         self.finish(name, c)
 
     def rst_at_rcv_nxt(self):
@@ -379,7 +389,8 @@ class Battery:
         after = self.link.stats()
         # RFC 1213 tcpEstabResets / Linux TCP_MIB_ESTABRESETS (tcp_set_state: ESTABLISHED
         # to CLOSE): pollux exports the counter.
-        self.counter(name, before, after, "tcp.EstabResets", 1)
+        self.counter(name, before, after, "tcp.EstabResets", 1,
+                     "pollux exports tcp.EstabResets but nothing in src/ ever increments it")
         c.send(ACK | PSH, payload=b"after the reset")
         t = c.recv()
         ok = t is not None and t.flags & RST and t.seq == c.rcv_nxt
@@ -442,10 +453,11 @@ class Battery:
         c.send(SYN | FIN, options=mss_option(OUR_MSS))
         t = c.recv(SILENCE_S)
         after = self.link.stats()
+        linux = "Linux tcp_rcv_state_process() discards SYN+FIN in LISTEN"
         self.check(f"{name}: dropped, no answer", t is None,
-                   "" if t is None else t.sprintf("pollux answered %TCP.flags% seq=%TCP.seq% ack=%TCP.ack%"))
-        self.counter(name, before, after, "tcp.PassiveOpens", 0)
-        self.counter(name, before, after, "tcp.InErrs", 1)
+                   "" if t is None else t.sprintf("pollux answered %TCP.flags% seq=%TCP.seq% ack=%TCP.ack%; ") + linux)
+        self.counter(name, before, after, "tcp.PassiveOpens", 0, linux)
+        self.counter(name, before, after, "tcp.InErrs", 1, "the drop is counted as a header error")
         if t is not None and t.flags & SYN:
             # Take back the half-open connection it made: RST at its RCV.NXT (the SYN's +1).
             c.send(RST, seq=seq_add(c.iss, 1))
