@@ -49,6 +49,10 @@ public:
     bool accept_syn(const wire::TcpRepr& syn, const wire::Endpoint& local, const wire::Endpoint& remote,
                     time::Instant now) noexcept;
     void icmp_error(int error, bool hard, time::Instant now) noexcept;
+    // Tcb::path_mtu_reduced; false when the MTU was not below the current path MTU.
+    bool path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept;
+    // Holds one of the layer's TIME-WAIT places (TcpLayer::admit_time_wait).
+    bool time_wait_counted() const noexcept { return time_wait_counted_; }
     bool listening() const noexcept { return listening_; }
     // Linux sk_acceptq_is_full(): more than the backlog (a backlog of 0 still takes one).
     bool accept_queue_full() const noexcept { return accept_queue_.size() > static_cast<std::size_t>(backlog_); }
@@ -69,6 +73,7 @@ private:
     void drop_tcb() noexcept;
     int set_congestion(std::span<const std::uint8_t> value) noexcept;
     void after_event(time::Instant now) noexcept;
+    void track_time_wait(time::Instant now) noexcept;  // the layer's TIME-WAIT count and cap
     void promote(TcpSocket& child) noexcept;  // SYN-RECEIVED -> accept queue
     void forget_embryo(TcpSocket& child) noexcept;
     void make_tcb();
@@ -83,6 +88,7 @@ private:
     bool listening_ = false;
     bool orphan_ = false;
     bool connecting_ = false;
+    bool time_wait_counted_ = false;
     // The TCB's parameters as the socket options set them (nodelay, cork, keepalive, SYN
     // retries, congestion control); a child copies its listener's, as Linux clones the
     // listener's tcp_sock. The buffer sizes come from SO_RCVBUF/SO_SNDBUF at make_tcb().
