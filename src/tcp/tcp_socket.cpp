@@ -170,6 +170,10 @@ int TcpSocket::finish_connect() noexcept {
 
 void TcpSocket::drop_tcb() noexcept {
     timer_.cancel();
+    if (time_wait_counted_) {  // connect(AF_UNSPEC) in TIME-WAIT
+        layer_.leave_time_wait(orphan_);
+        time_wait_counted_ = false;
+    }
     if (hashed_) {
         layer_.unhash(*this);
         hashed_ = false;
@@ -279,6 +283,7 @@ void TcpSocket::close() noexcept {
     if (tcb_->state() != State::time_wait && layer_.orphans_full()) {
         layer_.counters().aborts_on_memory.add();
         tcb_->abort(now);
+        after_event(now);  // out of the 4-tuple table at once
         return;
     }
     orphan_ = true;

@@ -328,7 +328,21 @@ TEST_CASE("TIME-WAIT cap: beyond tcp_max_tw_buckets a connection closes instead,
         CHECK(p3.client->tcb()->state() == State::time_wait);
         CHECK(sim.a.tcp().time_wait_connections() == 1);
         CHECK(counter(sim.a, "tcp.TCPTimeWaitOverflow") == 1);
-        p3.client.reset();  // freed in TIME-WAIT: the place is given back
+        // connect(AF_UNSPEC) drops the connection: the place is given back, once.
+        REQUIRE(p3.client->connect(Destination{}, sim.clock.now()) == 0);
+        CHECK(sim.a.tcp().time_wait_connections() == 0);
+        p3.client.reset();
+        CHECK(sim.a.tcp().time_wait_connections() == 0);
+        // A socket freed in TIME-WAIT gives its place back too.
+        Pair p4 = open_pair(sim, *listener);
+        REQUIRE(p4.client->shutdown(SHUT_WR) == 0);
+        sim.run(Duration::from_ms(20));
+        p4.server->close();
+        (void)p4.server.release();
+        sim.run(Duration::from_ms(20));
+        REQUIRE(p4.client->tcb()->state() == State::time_wait);
+        CHECK(sim.a.tcp().time_wait_connections() == 1);
+        p4.client.reset();
         CHECK(sim.a.tcp().time_wait_connections() == 0);
     }
     CHECK(pool_in_use() == before);
