@@ -69,6 +69,11 @@ private:
     int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept override;
     void keepalive_changed() noexcept override;
     int take_protocol_error() noexcept override { return tcb_ ? tcb_->take_error() : 0; }
+    // A connection's path MTU (RFC 1191, lowered by ICMP); ENOTCONN unconnected or closed.
+    int path_mtu() const noexcept override {
+        if (!tcb_ || tcb_->state() == State::closed) return -ENOTCONN;
+        return static_cast<int>(tcb_->path_mtu());
+    }
     // tcp_disconnect(): the connection is gone and the socket unconnected again.
     void drop_tcb() noexcept;
     int set_congestion(std::span<const std::uint8_t> value) noexcept;

@@ -151,6 +151,14 @@ tcp_info info_of(TcpSocket& s) {
     return info;
 }
 
+// getsockopt(IPPROTO_IP, IP_MTU): the MTU, or -errno.
+int ip_mtu(TcpSocket& s) {
+    int v = 0;
+    std::size_t len = sizeof v;
+    const int r = s.getsockopt(IPPROTO_IP, IP_MTU, {reinterpret_cast<std::uint8_t*>(&v), sizeof v}, len);
+    return r < 0 ? r : v;
+}
+
 }  // namespace
 
 TEST_CASE("PMTU: frag needed in window lowers the MSS; segments on the wire shrink to it", "[tcp][sim][pmtu]") {
@@ -163,6 +171,8 @@ TEST_CASE("PMTU: frag needed in window lowers the MSS; segments on the wire shri
         REQUIRE(c.timestamps_enabled());
         CHECK(c.effective_mss() == 1448);
         CHECK(info_of(*p.client).tcpi_pmtu == 1500);
+        CHECK(ip_mtu(*p.client) == 1500);
+        CHECK(ip_mtu(*listener) == -ENOTCONN);  // Linux: a listener has no route cached
         // Nothing in flight: SND.UNA = SND.NXT is the only sequence number in the window.
         frag_needed(sim, *p.client, c.snd_una(), 1280);
         sim.run(Duration::from_ms(5));
@@ -172,6 +182,7 @@ TEST_CASE("PMTU: frag needed in window lowers the MSS; segments on the wire shri
         CHECK(c.effective_mss() == 1228);  // 1280 - 40 - 12 (timestamps)
         CHECK(info_of(*p.client).tcpi_pmtu == 1280);
         CHECK(info_of(*p.client).tcpi_snd_mss == 1228);
+        CHECK(ip_mtu(*p.client) == 1280);
         // On the wire: B never receives a segment larger than the new MSS, and full ones
         // are exactly that size.
         const Bytes data = pattern(100'000, 7);
