@@ -9,11 +9,11 @@
 // allocate.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 
 #include "time/instant.hpp"
+#include "time/token_bucket.hpp"
 #include "wire/address.hpp"
 
 namespace pollux::ip {
@@ -27,24 +27,21 @@ struct IcmpRateConfig {
 
 class IcmpRateLimiter {
 public:
-    explicit IcmpRateLimiter(const IcmpRateConfig& config = {}) noexcept : config_(config) {
-        global_tokens_ns_ = burst_ns();
-    }
+    explicit IcmpRateLimiter(const IcmpRateConfig& config = {}) noexcept
+        : config_(config), global_(time::TokenBucket::per_second(config.msgs_per_sec, config.msgs_burst)) {}
 
-    // True when an error to `dst` may be sent now; consumes the tokens if so.
+    // True when an error to `dst` may be sent now; takes a token from both limits if so,
+    // from neither if one of them refuses.
     bool allow(wire::Ipv4Address dst, time::Instant now) noexcept {
-        // Global bucket, in nanoseconds of credit: each message costs 1 s / msgs_per_sec.
-        refill(global_tokens_ns_, global_last_, now, burst_ns());
-        const std::int64_t global_cost = 1'000'000'000 / std::max<std::uint32_t>(config_.msgs_per_sec, 1);
+        global_.refill(now);
         Peer& peer = peers_[slot(dst)];
         if (peer.dst != dst || !peer.used) {
-            peer = Peer{dst, true, now, peer_burst_ns()};
+            peer = Peer{dst, true, time::TokenBucket(config_.per_dest_interval, config_.per_dest_burst)};
         }
-        refill(peer.tokens_ns, peer.last, now, peer_burst_ns());
-        const std::int64_t peer_cost = config_.per_dest_interval.ns();
-        if (global_tokens_ns_ < global_cost || peer.tokens_ns < peer_cost) return false;
-        global_tokens_ns_ -= global_cost;
-        peer.tokens_ns -= peer_cost;
+        peer.bucket.refill(now);
+        if (!global_.available() || !peer.bucket.available()) return false;
+        global_.take();
+        peer.bucket.take();
         return true;
     }
 
@@ -52,30 +49,16 @@ private:
     struct Peer {
         wire::Ipv4Address dst;
         bool used = false;
-        time::Instant last;
-        std::int64_t tokens_ns = 0;
+        time::TokenBucket bucket{time::Duration::from_s(1), 0};
     };
     static constexpr std::size_t peer_slots = 256;
 
-    std::int64_t burst_ns() const noexcept {
-        return std::int64_t{config_.msgs_burst} * (1'000'000'000 / std::max<std::uint32_t>(config_.msgs_per_sec, 1));
-    }
-    std::int64_t peer_burst_ns() const noexcept {
-        return std::int64_t{config_.per_dest_burst} * config_.per_dest_interval.ns();
-    }
-    static void refill(std::int64_t& tokens, time::Instant& last, time::Instant now, std::int64_t cap) noexcept {
-        if (now > last) {
-            tokens = std::min(cap, tokens + (now - last).ns());
-            last = now;
-        }
-    }
     static std::size_t slot(wire::Ipv4Address a) noexcept {
         return static_cast<std::size_t>((std::uint64_t{a.value()} * 0x9e3779b97f4a7c15ull) >> 56) % peer_slots;
     }
 
     IcmpRateConfig config_;
-    std::int64_t global_tokens_ns_ = 0;
-    time::Instant global_last_;
+    time::TokenBucket global_;
     std::array<Peer, peer_slots> peers_{};
 };
 

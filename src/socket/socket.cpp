@@ -239,6 +239,10 @@ int Socket::get_ip_option(int name, std::span<std::uint8_t> out, std::size_t& le
             if (type_ != SOCK_RAW) return -ENOPROTOOPT;
             v = options_.hdrincl ? 1 : 0;
             break;
+        case IP_MTU:
+            v = path_mtu();
+            if (v < 0) return v;
+            break;
         default:
             return -ENOPROTOOPT;
     }

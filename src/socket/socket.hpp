@@ -155,6 +155,9 @@ protected:
     // SO_ERROR's second source: an error the protocol keeps itself (a TCP connection's
     // ECONNREFUSED, ECONNRESET, ETIMEDOUT), taken and cleared; 0 when there is none.
     virtual int take_protocol_error() noexcept { return 0; }
+    // IP_MTU (Linux do_ip_getsockopt: the MTU of the socket's cached route): the path MTU
+    // of a connection, -ENOTCONN without one; -ENOPROTOOPT where pollux keeps none.
+    virtual int path_mtu() const noexcept { return -ENOPROTOOPT; }
 
     // sock_error(): the pending error, cleared; 0 when there is none. Returned negated.
     int take_pending_error() noexcept {

@@ -12,6 +12,9 @@ using wire::TcpFlags;
 namespace {
 constexpr std::uint8_t kMaxWscale = 14;        // RFC 7323 §2.3
 constexpr std::uint32_t kMaxOooSegments = 256;
+constexpr std::uint32_t kIpTcpHeaders = 40;      // IPv4 and TCP headers without options
+constexpr std::uint32_t kTimestampOptionLen = 12;
+constexpr std::uint32_t kMinSndMss = 48;         // Linux net.ipv4.tcp_min_snd_mss
 }  // namespace
 
 const char* to_string(State s) noexcept {
@@ -38,6 +41,7 @@ Tcb::Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool, wire
       pool_(pool),
       local_(local),
       remote_(remote),
+      pmtu_(std::uint32_t{config.mss} + kIpTcpHeaders),  // the layer derives the MSS from the MTU
       ooo_(config.rcvbuf * 2, kMaxOooSegments),
       rtt_(RttEstimator::Config{time::Duration::from_us(100), config.rto_initial, config.rto_min, config.rto_max}),
       cc_(make_congestion_control(config.congestion, 536)) {
@@ -123,7 +127,18 @@ void Tcb::negotiate(const wire::TcpOptions& peer) noexcept {
     // The timestamp option takes 12 bytes of every segment (RFC 7323 §3.2 / Linux's
     // tcp_mss_to_mtu): the payload per segment shrinks by that much.
     if (ts_enabled_ && snd_mss_ > 12 + 64) snd_mss_ = static_cast<std::uint16_t>(snd_mss_ - 12);
+    negotiated_mss_ = snd_mss_;
+    apply_path_mtu();  // an ICMP "fragmentation needed" may have come during the handshake
     cc_->set_mss(snd_mss_);
+}
+
+// Linux tcp_sync_mss() / tcp_mtu_to_mss(): the payload a path MTU carries is the MTU less
+// the IPv4 and TCP headers and the timestamp option in use; at least tcp_min_snd_mss, and
+// never more than the handshake agreed (the peer's MSS, ours, TCP_MAXSEG).
+void Tcb::apply_path_mtu() noexcept {
+    const std::uint32_t headers = kIpTcpHeaders + (ts_enabled_ ? kTimestampOptionLen : 0);
+    const std::uint32_t by_path = pmtu_ > headers + kMinSndMss ? pmtu_ - headers : kMinSndMss;
+    snd_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(negotiated_mss_, by_path));
 }
 
 long Tcb::send(std::span<const iovec> data, time::Instant now, bool more) noexcept {
@@ -305,6 +320,59 @@ void Tcb::icmp_error(int error, bool hard) noexcept {
 // state" (Linux tcp_set_state()).
 void Tcb::note_reset() noexcept {
     if (state_ == State::established || state_ == State::close_wait) reset_when_synchronized_ = true;
+}
+
+bool Tcb::path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept {
+    switch (state_) {
+        case State::closed:
+        case State::listen:
+        case State::time_wait:
+            return false;
+        default:
+            break;
+    }
+    // RFC 1191 §6.3: a "fragmentation needed" never raises the estimate; one that does not
+    // lower it is stale (an earlier segment's, or a duplicate).
+    if (mtu >= pmtu_) return false;
+    pmtu_ = mtu;
+    const std::uint16_t before = snd_mss_;
+    apply_path_mtu();
+    if (snd_mss_ == before) return true;
+    cc_->set_mss(snd_mss_);
+    switch (state_) {
+        case State::established:
+        case State::close_wait:
+        case State::fin_wait_1:
+        case State::closing:
+        case State::last_ack:
+            break;
+        default:
+            return true;  // a SYN is small: nothing of ours in flight was too big
+    }
+    if (snd_una_ == snd_max_) return true;
+    // Linux tcp_simple_retransmit(): the segments in flight were dropped for their size,
+    // not for congestion, so they go again at once in the new size and cwnd stays ("we do
+    // not increase the amount of data in the network, but units changed"). As there, the
+    // connection leaves any fast recovery (TCP_CA_Loss with high_seq = SND.NXT: the
+    // duplicate ACKs of the resent data start no fast retransmit, RFC 6582's `recover`),
+    // and the resent data is not timed (Karn). pollux keeps no segment boundaries of
+    // what it sent, so all of [SND.UNA, SND.MAX) goes again (less what the peer SACKed),
+    // where Linux resends only the segments larger than the new MSS.
+    in_recovery_ = false;
+    recover_ = snd_max_;
+    dupacks_ = 0;
+    sack_recovery_ = false;
+    high_rxt_ = snd_una_;
+    rescue_rxt_.reset();
+    rxt_log_.clear();
+    rtt_probe_.reset();
+    const SeqNum resend_end = snd_max_;
+    snd_nxt_ = snd_una_;
+    output(now);
+    const auto resent = static_cast<std::uint32_t>(SeqNum::min(snd_nxt_, resend_end) - snd_una_);
+    total_retransmits_ += (resent + snd_mss_ - 1) / snd_mss_;
+    arm_retransmit(now);
+    return true;
 }
 
 void Tcb::fail(int error) noexcept {

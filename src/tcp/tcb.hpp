@@ -175,6 +175,12 @@ public:
     // An ICMP error about this connection (Linux tcp_v4_err): a hard one ends a connection
     // that is still opening; otherwise it is the soft error a later timeout reports.
     void icmp_error(int error, bool hard) noexcept;
+    // ICMP "fragmentation needed" (RFC 1191), already checked by the layer (RFC 5927 §4.1,
+    // the floor: ip/path_mtu.hpp): a path MTU below the current one lowers SND.MSS (never
+    // above what the handshake agreed), and what is in flight is resent at once in the
+    // new size without touching cwnd (Linux tcp_v4_mtu_reduced + tcp_simple_retransmit).
+    // False when the MTU was not below the current path MTU (ignored).
+    bool path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept;
 
     // TCP_NODELAY: turning it on sends what Nagle held back (Linux tcp_push_pending_frames).
     void set_nodelay(bool on, time::Instant now) noexcept {
@@ -205,6 +211,7 @@ public:
     wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
     std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
     std::uint16_t effective_mss() const noexcept { return snd_mss_; }
+    std::uint32_t path_mtu() const noexcept { return pmtu_; }  // tcpi_pmtu, IP_MTU
     std::uint32_t retransmits() const noexcept { return total_retransmits_; }
     int keepalive_probes_sent() const noexcept { return keepalive_probes_out_; }
     // Linux icsk_probes_out: unanswered zero-window or keepalive probes.
@@ -259,6 +266,7 @@ private:
     void note_reset() noexcept;  // before a move to CLOSED by abort() or fail()
     void take_syn(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
     void negotiate(const wire::TcpOptions& peer) noexcept;
+    void apply_path_mtu() noexcept;  // SND.MSS = min(negotiated, what pmtu_ carries)
     // RCV.WND: what is left of the window we last advertised.
     std::uint32_t receive_window() const noexcept {
         return rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
@@ -313,6 +321,8 @@ private:
     wire::SeqNum snd_wl1_;
     wire::SeqNum snd_wl2_;
     std::uint16_t snd_mss_ = 536;  // RFC 9293 §3.7.1 default until the peer says
+    std::uint16_t negotiated_mss_ = 536;  // SND.MSS as the handshake left it: PMTU only lowers it
+    std::uint32_t pmtu_;           // the path MTU (RFC 1191): the MTU the MSS came from, until ICMP lowers it
     std::uint8_t snd_wscale_ = 0;
     bool fin_queued_ = false;    // shutdown_write: a FIN follows the data
     bool fin_sent_ = false;

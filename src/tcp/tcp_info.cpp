@@ -7,9 +7,6 @@ namespace pollux::tcp {
 
 namespace {
 
-// The IPv4 and TCP headers without options: what separates the MSS we announce from the
-// MTU it was derived from (RFC 9293 §3.7.1; the layer sets TcbConfig::mss = MTU - 40).
-constexpr std::uint32_t kIpTcpHeaders = 40;
 // RFC 7323's timestamp option, aligned (Linux TCPOLEN_TSTAMP_ALIGNED).
 constexpr std::uint32_t kTimestampOptionLen = 12;
 // Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2): the reordering degree
@@ -116,7 +113,7 @@ void fill_tcp_info(const Tcb& tcb, time::Instant now, struct tcp_info& out) noex
     // Linux's advmss drops by the timestamp option once it is agreed
     // (tcp_rcv_synsent_state_process()): the payload per segment we invite.
     out.tcpi_advmss = config.mss - (negotiated && tcb.timestamps_enabled() ? kTimestampOptionLen : 0);
-    out.tcpi_pmtu = config.mss + kIpTcpHeaders;
+    out.tcpi_pmtu = tcb.path_mtu();  // icsk_pmtu_cookie: the MTU the MSS came from, or what ICMP lowered it to
     // Linux's rcv_ssthresh bounds the window it offers; pollux offers up to the receive
     // buffer, never beyond what the 16-bit field scaled by our shift can carry.
     out.tcpi_rcv_ssthresh = std::min<std::uint32_t>(config.rcvbuf, std::uint32_t{0xffff} << tcb.rcv_wscale());

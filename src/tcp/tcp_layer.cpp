@@ -5,6 +5,7 @@
 #include <new>
 
 #include "buf/checksum.hpp"
+#include "ip/path_mtu.hpp"
 #include "tcp/tcp_socket.hpp"
 #include "wire/checksum.hpp"
 
@@ -19,7 +20,8 @@ TcpLayer::TcpLayer(ip::Ipv4Layer& ip, time::TimerWheel& wheel, const time::Clock
       config_(config),
       ports_(socket::Transport::tcp, config.port_seed),
       isn_(config.isn_key[0], config.isn_key[1]),
-      cookies_(config.cookie_key[0], config.cookie_key[1]) {
+      cookies_(config.cookie_key[0], config.cookie_key[1]),
+      rst_limit_(time::TokenBucket::per_second(config.rst_per_sec, config.rst_burst)) {
     ip_.set_transport(wire::IpProtocol::tcp, this);
 }
 
@@ -46,9 +48,29 @@ bool TcpLayer::tuple_free(const wire::Endpoint& local, const wire::Endpoint& rem
     return table_.find(key_of(local, remote)) == table_.end();
 }
 
-void TcpLayer::adopt_orphan(TcpSocket& s) noexcept { orphans_.emplace(&s, std::unique_ptr<TcpSocket>(&s)); }
+void TcpLayer::adopt_orphan(TcpSocket& s) noexcept {
+    orphans_.emplace(&s, std::unique_ptr<TcpSocket>(&s));
+    if (s.time_wait_counted()) ++orphans_in_time_wait_;  // closed by the application in TIME-WAIT
+}
 
 void TcpLayer::reap(TcpSocket& s) noexcept { orphans_.erase(&s); }
+
+// Linux tcp_time_wait(): inet_twsk_alloc() refuses a bucket once tcp_max_tw_buckets are in
+// use ("TCP: time wait bucket table overflow"), and the connection is simply done.
+bool TcpLayer::admit_time_wait(bool orphan) noexcept {
+    if (time_wait_ >= config_.max_time_wait) {
+        counters_.time_wait_overflows.add();
+        return false;
+    }
+    ++time_wait_;
+    if (orphan) ++orphans_in_time_wait_;
+    return true;
+}
+
+void TcpLayer::leave_time_wait(bool orphan) noexcept {
+    --time_wait_;
+    if (orphan) --orphans_in_time_wait_;
+}
 
 // Bookkeeping for listings only: if the map cannot grow, the listener works as before and
 // is just not listed, rather than listen() failing for it.
@@ -118,6 +140,10 @@ void TcpLayer::send_segment(const wire::Endpoint& local, const wire::Endpoint& r
 void TcpLayer::reply_rst(const wire::Ipv4Repr& ip, const wire::TcpRepr& h, time::Instant now) noexcept {
     if (h.has(TcpFlags::rst)) return;
     if (ip_.interface().is_broadcast(ip.dst) || ip.dst.is_multicast()) return;
+    if (config_.rst_per_sec != 0 && !ip_.is_loopback_destination(ip.src) && !rst_limit_.try_take(now)) {
+        counters_.rsts_rate_limited.add();
+        return;
+    }
     wire::TcpRepr r;
     r.src_port = h.dst_port;
     r.dst_port = h.src_port;
@@ -243,19 +269,42 @@ void TcpLayer::input(buf::PacketBuf&& packet, const wire::Ipv4Repr& ip, time::In
 
 // Linux tcp_v4_err(): an ICMP error about a connection's segment. Unreachables and the
 // rest abort a connection still opening (SYN-SENT, SYN-RECEIVED) when hard; otherwise
-// they are remembered as the soft error a timeout reports. PMTU (frag needed) is #6.
+// they are remembered as the soft error a timeout reports. "Fragmentation needed" lowers
+// the connection's path MTU (RFC 1191; per connection, pollux keeps no per-destination
+// cache). A TIME-WAIT connection ignores them all.
 void TcpLayer::icmp_error(const wire::IcmpRepr& icmp, const wire::IcmpRepr::Quoted& quoted, time::Instant now) noexcept {
     if (quoted.transport.size() < 8) return;
-    const wire::TcpView quoted_tcp(quoted.transport);  // only the ports: the first 4 bytes
+    const wire::TcpView quoted_tcp(quoted.transport);  // the ports and the sequence number: the first 8 bytes
     const auto it = table_.find(key_of({quoted.ip.src, quoted_tcp.src_port()}, {quoted.ip.dst, quoted_tcp.dst_port()}));
     if (it == table_.end()) return;
+    TcpSocket& conn = *it->second;
+    const Tcb* tcb = conn.tcb();
+    if (tcb == nullptr || tcb->state() == State::closed || tcb->state() == State::time_wait) return;
+    // RFC 5927 §4.1, as Linux checks every ICMP error: the quoted segment must be one of
+    // ours still unacknowledged, SND.UNA <= SEG.SEQ <= SND.NXT (pollux's SND.MAX: an RTO
+    // rewinds SND.NXT). A blind attacker must then guess the sequence space as well as
+    // the 4-tuple to reset a connection or shrink its segments.
+    const wire::SeqNum seq = quoted_tcp.seq();
+    if (seq < tcb->snd_una() || seq > tcb->snd_max()) {
+        counters_.out_of_window_icmps.add();
+        return;
+    }
+    if (icmp.type == wire::IcmpType::dest_unreachable &&
+        icmp.code == static_cast<std::uint8_t>(wire::UnreachableCode::frag_needed)) {
+        const ip::PathMtu pmtu =
+            ip::path_mtu_from_frag_needed(icmp.next_hop_mtu, std::uint32_t{quoted.ip.header_len} + quoted.ip.payload_len);
+        // Linux tcp_v4_mtu_reduced(): a route MTU held above what was asked for means our
+        // DF segments may still not fit; EMSGSIZE is the soft error a timeout reports then.
+        if (pmtu.clamped) conn.icmp_error(EMSGSIZE, false, now);
+        if (conn.path_mtu_reduced(pmtu.mtu, now)) counters_.pmtu_reductions.add();
+        return;
+    }
     int error = EHOSTUNREACH;
     bool hard = false;
     if (icmp.type == wire::IcmpType::dest_unreachable) {
         switch (icmp.code) {
             case 2: error = ENOPROTOOPT; hard = true; break;   // protocol
             case 3: error = ECONNREFUSED; hard = true; break;  // port
-            case 4: return;                                     // frag needed: PMTU (#6)
             case 0: case 6: case 9: case 11: error = ENETUNREACH; hard = icmp.code != 0 && icmp.code != 11; break;
             default: error = EHOSTUNREACH; hard = icmp.code >= 5 && icmp.code != 12; break;
         }
@@ -263,7 +312,7 @@ void TcpLayer::icmp_error(const wire::IcmpRepr& icmp, const wire::IcmpRepr::Quot
         error = EPROTO;
         hard = true;
     }
-    it->second->icmp_error(error, hard, now);
+    conn.icmp_error(error, hard, now);
 }
 
 }  // namespace pollux::tcp

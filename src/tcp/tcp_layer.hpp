@@ -19,6 +19,7 @@
 #include "tcp/tcb.hpp"
 #include "time/clock.hpp"
 #include "time/timer_wheel.hpp"
+#include "time/token_bucket.hpp"
 
 namespace pollux::tcp {
 
@@ -42,6 +43,21 @@ struct TcpLayerConfig {
     // cookies (or are dropped with syn_cookies 0). Each costs a socket, a TCB and its
     // out-of-order node pool: this bounds the memory a SYN flood can take.
     std::uint32_t max_syn_backlog = 4096;
+    // Bounded memory, per shard (Linux's sysctls are per host and scale with its memory:
+    // 131072 each on a 4 GiB machine; 65536 per shard is of that order for a few shards).
+    // tcp_max_tw_buckets: a connection that would enter TIME-WAIT beyond this many is
+    // closed at once instead (TCPTimeWaitOverflow).
+    std::uint32_t max_time_wait = 65'536;
+    // tcp_max_orphans: a connection closed by the application beyond this many orphans
+    // (not counting those in TIME-WAIT) is reset instead (TCPAbortOnMemory).
+    std::uint32_t max_orphans = 65'536;
+    // RSTs answering segments for no connection (RFC 9293 §3.10.7.1): a token bucket of
+    // rst_per_sec with bursts of rst_burst; 0 turns the limit off. Linux has no such limit
+    // (FreeBSD's net.inet.icmp.icmplim, 200/s, covers these RSTs); the default is generous:
+    // it only stops a flood to closed ports from turning into a flood of RSTs. Loopback
+    // is never limited (a local connect() to a closed port must see ECONNREFUSED).
+    std::uint32_t rst_per_sec = 1000;
+    std::uint32_t rst_burst = 200;
 };
 
 // /proc/net/snmp "Tcp:" and netstat "TcpExt:" names where one exists.
@@ -72,6 +88,12 @@ struct TcpCounters {
     stats::Counter lost_retransmits;     // TCPLostRetransmit
     stats::Counter challenge_acks;          // TCPChallengeACK (RFC 5961)
     stats::Counter challenge_acks_skipped;  // TCPACKSkippedChallenge: held back by the rate limit
+    // Bounded memory and ICMP (issue #6).
+    stats::Counter out_of_window_icmps;   // OutOfWindowIcmps: quoted sequence not in [SND.UNA, SND.NXT] (RFC 5927)
+    stats::Counter pmtu_reductions;       // frag-needed that lowered a connection's path MTU (pollux)
+    stats::Counter time_wait_overflows;   // TCPTimeWaitOverflow: closed instead of TIME-WAIT
+    stats::Counter aborts_on_memory;      // TCPAbortOnMemory: reset on close, too many orphans
+    stats::Counter rsts_rate_limited;     // RSTs to no connection not sent: the rate limit (pollux)
 
     template <typename F>
     void visit(F&& f) const {
@@ -100,6 +122,11 @@ struct TcpCounters {
         f("TCPLostRetransmit", lost_retransmits);
         f("TCPChallengeACK", challenge_acks);
         f("TCPACKSkippedChallenge", challenge_acks_skipped);
+        f("OutOfWindowIcmps", out_of_window_icmps);
+        f("PMTUReductions", pmtu_reductions);
+        f("TCPTimeWaitOverflow", time_wait_overflows);
+        f("TCPAbortOnMemory", aborts_on_memory);
+        f("OutRstRateLimited", rsts_rate_limited);
     }
 };
 
@@ -141,6 +168,14 @@ public:
     // Frees an orphan whose close has completed. Called by the socket itself, last.
     void reap(TcpSocket& s) noexcept;
     std::size_t connections() const noexcept { return table_.size(); }
+    // Bounded memory. A connection entering TIME-WAIT asks for a place (false, counted:
+    // tcp_max_tw_buckets reached) and gives it back when it leaves TIME-WAIT or is freed.
+    bool admit_time_wait(bool orphan) noexcept;
+    void leave_time_wait(bool orphan) noexcept;
+    std::size_t time_wait_connections() const noexcept { return time_wait_; }
+    // Orphans not in TIME-WAIT (Linux's tcp_orphan_count: a TIME-WAIT socket is no orphan).
+    std::size_t orphans() const noexcept { return orphans_.size() - orphans_in_time_wait_; }
+    bool orphans_full() const noexcept { return orphans() >= config_.max_orphans; }
 
     // ---- listeners (for the socket listing; their SYNs are found through ports()) ----
     // listen(2) called, first time or again with a new backlog (clamped as listen() did).
@@ -199,6 +234,9 @@ private:
     std::unordered_map<TcpSocket*, std::unique_ptr<TcpSocket>> orphans_;
     std::unordered_map<const TcpSocket*, std::uint32_t> listeners_;  // -> backlog
     TcpCounters counters_;
+    std::size_t time_wait_ = 0;             // connections in TIME-WAIT, orphans or not
+    std::size_t orphans_in_time_wait_ = 0;  // ... of which orphans
+    time::TokenBucket rst_limit_;
 };
 
 }  // namespace pollux::tcp

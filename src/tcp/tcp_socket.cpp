@@ -36,6 +36,7 @@ TcpSocket::~TcpSocket() {
     if (in_syn_queue_) layer_.syn_backlog_add(-1);
     layer_.forget_listener(*this);
     timer_.cancel();
+    if (time_wait_counted_) layer_.leave_time_wait(orphan_);
     if (hashed_) layer_.unhash(*this);
     if (bound_) layer_.ports().release(this);
 }
@@ -176,6 +177,10 @@ int TcpSocket::finish_connect() noexcept {
 void TcpSocket::drop_tcb() noexcept {
     if (tcb_) count_tcb_events();
     timer_.cancel();
+    if (time_wait_counted_) {  // connect(AF_UNSPEC) in TIME-WAIT
+        layer_.leave_time_wait(orphan_);
+        time_wait_counted_ = false;
+    }
     if (hashed_) {
         layer_.unhash(*this);
         hashed_ = false;
@@ -281,6 +286,14 @@ void TcpSocket::close() noexcept {
     }
     tcb_->close(now);
     if (tcb_->state() == State::closed) return;
+    // Linux tcp_close() -> tcp_check_oom(): beyond tcp_max_orphans a connection is reset
+    // rather than left to finish its close ("too many orphaned sockets").
+    if (tcb_->state() != State::time_wait && layer_.orphans_full()) {
+        layer_.counters().aborts_on_memory.add();
+        tcb_->abort(now);
+        after_event(now);  // out of the 4-tuple table at once
+        return;
+    }
     orphan_ = true;
     layer_.adopt_orphan(*this);
     after_event(now);
@@ -638,8 +651,8 @@ void TcpSocket::count_tcb_events() noexcept {
 // moves to the accept queue; a connection that reached CLOSED leaves the 4-tuple table
 // (and, for an orphan or an embryo, is freed — last, since that destroys `this`).
 void TcpSocket::after_event(time::Instant now) noexcept {
-    (void)now;
     if (!tcb_) return;
+    track_time_wait(now);
     count_tcb_events();
     publish_readiness(event::tcp_connection_mask(*tcb_, shutdown_state()), tcb_->readable_bytes());  // epoll: tcp_poll()
     const time::Instant at = tcb_->poll_at();
@@ -663,6 +676,30 @@ void TcpSocket::after_event(time::Instant now) noexcept {
         return;
     }
     if (orphan_) layer_.reap(*this);  // destroys this
+}
+
+// A connection entering TIME-WAIT takes one of the layer's places, or, with none left
+// (tcp_max_tw_buckets), is closed at once: Linux's tcp_time_wait() then calls tcp_done()
+// without a timewait socket — no RST, the peer already has our last ACK.
+void TcpSocket::track_time_wait(time::Instant now) noexcept {
+    const bool in_time_wait = tcb_->state() == State::time_wait;
+    if (in_time_wait == time_wait_counted_) return;
+    if (!in_time_wait) {
+        layer_.leave_time_wait(orphan_);
+        time_wait_counted_ = false;
+        return;
+    }
+    if (!layer_.admit_time_wait(orphan_)) {
+        tcb_->abort(now);  // TIME-WAIT aborts quietly (RFC 9293 §3.10.5)
+        return;
+    }
+    time_wait_counted_ = true;
+}
+
+bool TcpSocket::path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept {
+    const bool lowered = tcb_->path_mtu_reduced(mtu, now);
+    after_event(now);
+    return lowered;
 }
 
 void TcpSocket::icmp_error(int error, bool hard, time::Instant now) noexcept {

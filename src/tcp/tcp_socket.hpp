@@ -60,6 +60,10 @@ public:
     CookieResult accept_cookie(Segment&& ack, const wire::Endpoint& local, const wire::Endpoint& remote,
                                time::Instant now) noexcept;
     void icmp_error(int error, bool hard, time::Instant now) noexcept;
+    // Tcb::path_mtu_reduced; false when the MTU was not below the current path MTU.
+    bool path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept;
+    // Holds one of the layer's TIME-WAIT places (TcpLayer::admit_time_wait).
+    bool time_wait_counted() const noexcept { return time_wait_counted_; }
     bool listening() const noexcept { return listening_; }
     // Linux sk_acceptq_is_full(): more than the backlog (a backlog of 0 still takes one).
     bool accept_queue_full() const noexcept { return accept_queue_.size() > static_cast<std::size_t>(backlog_); }
@@ -76,11 +80,17 @@ private:
     int protocol_getsockopt(int level, int name, std::span<std::uint8_t> out, std::size_t& len) noexcept override;
     void keepalive_changed() noexcept override;
     int take_protocol_error() noexcept override { return tcb_ ? tcb_->take_error() : 0; }
+    // A connection's path MTU (RFC 1191, lowered by ICMP); ENOTCONN unconnected or closed.
+    int path_mtu() const noexcept override {
+        if (!tcb_ || tcb_->state() == State::closed) return -ENOTCONN;
+        return static_cast<int>(tcb_->path_mtu());
+    }
     // tcp_disconnect(): the connection is gone and the socket unconnected again.
     void drop_tcb() noexcept;
     int set_congestion(std::span<const std::uint8_t> value) noexcept;
     void after_event(time::Instant now) noexcept;
     void count_tcb_events() noexcept;
+    void track_time_wait(time::Instant now) noexcept;  // the layer's TIME-WAIT count and cap
     void promote(TcpSocket& child) noexcept;  // SYN-RECEIVED -> accept queue
     void forget_embryo(TcpSocket& child) noexcept;
     void make_tcb();
@@ -103,6 +113,7 @@ private:
     bool listening_ = false;
     bool orphan_ = false;
     bool connecting_ = false;
+    bool time_wait_counted_ = false;
     // The TCB's parameters as the socket options set them (nodelay, cork, keepalive, SYN
     // retries, congestion control); a child copies its listener's, as Linux clones the
     // listener's tcp_sock. The buffer sizes come from SO_RCVBUF/SO_SNDBUF at make_tcb().
