@@ -492,6 +492,9 @@ void TcpSocket::after_event(time::Instant now) noexcept {
     c.sack_retransmits.add(sack.retransmits - sack_counted_.retransmits);
     c.sack_renegings.add(sack.renegings - sack_counted_.renegings);
     c.lost_retransmits.add(sack.lost_retransmits - sack_counted_.lost_retransmits);
+    c.loss_probes.add(sack.loss_probes - sack_counted_.loss_probes);
+    c.loss_probe_recoveries.add(sack.loss_probe_recoveries - sack_counted_.loss_probe_recoveries);
+    c.timeouts.add(sack.timeouts - sack_counted_.timeouts);
     sack_counted_ = sack;
     c.challenge_acks.add(tcb_->challenge_acks_sent() - challenges_counted_);
     c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - challenges_skipped_counted_);

@@ -244,7 +244,10 @@ struct Outcome {
     std::uint64_t sack_recoveries = 0;  // both shards' TCPSackRecovery
     std::uint64_t retrans_a = 0;        // retransmissions of each side (RetransSegs)
     std::uint64_t retrans_b = 0;
-    std::uint64_t timeouts = 0;         // retransmissions that no recovery made: RTOs (NewReno's own too)
+    std::uint64_t timeouts = 0;         // both shards' TCPTimeouts: RTO expiries
+    std::uint64_t loss_probes = 0;      // both shards' TCPLossProbes (RFC 8985 §7)
+    std::uint64_t loss_probe_recoveries = 0;  // both shards' TCPLossProbeRecovery
+    std::string counters;               // both shards' non-zero counters, for the report
 };
 
 std::string describe(const End& e) {
@@ -373,8 +376,10 @@ Outcome run_cell(const Cell& cell, std::uint64_t seed, Duration limit, bool sack
         result.sack_recoveries = ca.at("tcp.TCPSackRecovery") + cb.at("tcp.TCPSackRecovery");
         result.retrans_a = ca.at("tcp.RetransSegs");
         result.retrans_b = cb.at("tcp.RetransSegs");
-        result.timeouts = ca.at("tcp.RetransSegs") + cb.at("tcp.RetransSegs") - ca.at("tcp.TCPSackRetrans") -
-                          cb.at("tcp.TCPSackRetrans");
+        result.timeouts = ca.at("tcp.TCPTimeouts") + cb.at("tcp.TCPTimeouts");
+        result.loss_probes = ca.at("tcp.TCPLossProbes") + cb.at("tcp.TCPLossProbes");
+        result.loss_probe_recoveries = ca.at("tcp.TCPLossProbeRecovery") + cb.at("tcp.TCPLossProbeRecovery");
+        result.counters = "A: " + describe(sim.a) + "\nB: " + describe(sim.b);
         CHECK(a_end.socket->tcb()->sack_enabled() == sack);
         CHECK(b_end.socket->tcb()->sack_enabled() == sack);
         if (!sack) CHECK(result.sack_recoveries == 0);
@@ -501,13 +506,16 @@ TEST_CASE("SACK recovery finishes a lossy transfer faster than NewReno (5 % loss
     const Outcome newreno = run_cell(cell, seed, limit_for(loss), false);
     const double sack_ms = static_cast<double>(with_sack.virtual_time.ns()) / 1e6;
     const double newreno_ms = static_cast<double>(newreno.virtual_time.ns()) / 1e6;
-    std::printf("sack vs newreno, loss %.0f %%: SACK %.0f ms (%llu recoveries, %llu + %llu retransmits, %llu by RTO), "
-                "NewReno %.0f ms (%llu + %llu retransmits), ratio %.2f\n",
-                loss * 100, sack_ms, static_cast<unsigned long long>(with_sack.sack_recoveries),
-                static_cast<unsigned long long>(with_sack.retrans_a), static_cast<unsigned long long>(with_sack.retrans_b),
-                static_cast<unsigned long long>(with_sack.timeouts), newreno_ms,
-                static_cast<unsigned long long>(newreno.retrans_a), static_cast<unsigned long long>(newreno.retrans_b),
-                sack_ms / newreno_ms);
+    const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+    std::printf("sack vs newreno, loss %.0f %%: SACK %.0f ms (%llu recoveries, %llu + %llu retransmits, %llu RTOs, "
+                "%llu loss probes, %llu repaired by one), NewReno %.0f ms (%llu + %llu retransmits, %llu RTOs), "
+                "ratio %.2f\n",
+                loss * 100, sack_ms, u(with_sack.sack_recoveries), u(with_sack.retrans_a), u(with_sack.retrans_b),
+                u(with_sack.timeouts), u(with_sack.loss_probes), u(with_sack.loss_probe_recoveries), newreno_ms,
+                u(newreno.retrans_a), u(newreno.retrans_b), u(newreno.timeouts), sack_ms / newreno_ms);
+    if (std::getenv("POLLUX_MATRIX_TIMES") != nullptr) {
+        std::printf("SACK counters\n%s\nNewReno counters\n%s\n", with_sack.counters.c_str(), newreno.counters.c_str());
+    }
     INFO("SACK " << sack_ms << " ms, NewReno " << newreno_ms << " ms");
     CHECK(with_sack.finished);
     CHECK(newreno.finished);
