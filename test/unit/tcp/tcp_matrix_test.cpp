@@ -335,6 +335,15 @@ Outcome run_cell(const Cell& cell, std::uint64_t seed, Duration limit, bool sack
             // §3.10.7.1), and the peer in TIME-WAIT ignores it (RFC 1337).
             if (client->tcb()->state() != State::closed) rsts_open_a = sim.a.tcp().counters().out_rsts.get();
             if (!server || server->tcb()->state() != State::closed) rsts_open_b = sim.b.tcp().counters().out_rsts.get();
+            // What just arrived may have completed the transfer and the close: seen now, not
+            // after the clock jumped to the next timer (a shard's timer can be 100 ms away,
+            // which once rounded every cell's virtual time up to it).
+            if (client->tcb()->state() != State::syn_sent) a_end.pump(scratch, now);
+            if (server) b_end.pump(scratch, now);
+            if (server && a_end.finished() && b_end.finished()) {
+                result.finished = true;
+                break;
+            }
             // The next event: a frame on the wire (or held back by the reorderer) within a
             // step; otherwise the earliest timer of either shard.
             const bool moving = sim.link.in_flight_a_to_b() > 0 || sim.link.in_flight_b_to_a() > 0 ||
@@ -422,7 +431,9 @@ Outcome run_cell(const Cell& cell, std::uint64_t seed, Duration limit, bool sack
 // stall fails the test and an unlucky but correct run does not. With RFC 6675 SACK recovery
 // and CUBIC the slowest cells are 0 %: 1.1 s, 1 %: 0.49 s, 5 %: 5.5 s, 20 %: 624 s (most 20 %
 // cells take 100-300 s). With a new recovery allowed as soon as SND.UNA reaches the old
-// RecoveryPoint and RFC 8985's tail loss probe: 1 %: 0.1 s, 5 %: 0.1-1.2 s, 20 %: 65-157 s.
+// RecoveryPoint, RFC 8985's tail loss probe, and the end of a cell seen when it happens
+// (not at the next timer): 0 %: 8-16 ms (1 s when a corrupted SYN waits for the initial
+// RTO), 1 %: 48-54 ms, 5 %: 0.1-1.1 s, 20 %: 65-114 s.
 // At 20 % both ways many losses are still repaired by the RTO (cwnd stays a few segments,
 // and a lost retransmission or probe leaves only the RTO): each such repair costs at least
 // RTO.min = 200 ms, doubled for each lost retransmission, so one unlucky run of losses
@@ -492,18 +503,19 @@ TEST_CASE("TCP matrix is deterministic: the same seed gives the same frame trace
 // loss both ways, no other impairment), 10 MiB each way at once, CUBIC on both. With data
 // flowing both ways NewReno hardly ever sees three duplicate ACKs (an ACK that carries
 // data is no duplicate, RFC 5681 §2), so most of its repairs wait for the RTO; the SACK
-// blocks say what arrived whatever the ACK carries. The links are fast (100 us RTT) and the
-// buffers 208 KiB, so a transfer without an RTO needs about 50 ms (plus about 50 ms for the
-// close); every RTO costs 200 ms or more: the virtual time counts RTOs.
-// Measured over seeds 601-691 (step 10): at 1 % SACK takes 46-100 ms with no RTO, NewReno
-// 279-863 ms with 1-5 RTOs (ratio 0.09-0.36); at 5 % SACK 109-1200 ms with 0-1 RTO, NewReno
-// 6.3-11.1 s with 55-86 RTOs (ratio 0.02-0.13). Bounds: SACK below half of NewReno's time at
-// 1 %, below 0.3 at 5 %. Before a new recovery could start at the old RecoveryPoint (SACK
-// recovery waited for SND.UNA to pass it, so a loss of the first segment sent after a
-// recovery began waited for the RTO however much was SACKed above it) SACK took 46-474 ms
-// at 1 % (ratio up to 1.0) and 2.5-4.1 s at 5 % (ratio up to 0.53). The tail loss probe
-// (RFC 8985 §7) adds little here: with the fix the few RTOs left at 5 % are mostly lost
-// retransmissions (2 RTOs over the ten seeds with it, 5 without).
+// blocks say what arrived whatever the ACK carries. The link is fast (100 us RTT, no rate
+// limit) and both buffers are 208 KiB (the sockets' default SO_SNDBUF / SO_RCVBUF), so a
+// lossless transfer takes 8 ms, limited by those windows, not by the application; every
+// RTO costs 200 ms or more, so the virtual time mostly counts RTOs.
+// Measured over seeds 601-691 (step 10): at 1 % SACK takes 44-53 ms with no RTO, NewReno
+// 251-852 ms with 1-5 RTOs (ratio 0.06-0.20); at 5 % SACK 107-1108 ms with 2 RTOs in all ten
+// runs, NewReno 6.3-11.0 s with 55-86 RTOs each (ratio 0.01-0.13). Bounds: SACK below half
+// of NewReno's time at 1 %, below 0.3 at 5 %. Before a new recovery could start at the old
+// RecoveryPoint (SACK recovery waited for SND.UNA to pass it, so a loss of the first segment
+// sent after a recovery began waited for the RTO however much was SACKed above it) SACK took
+// 46-445 ms at 1 % (ratio up to 0.98) and 2.5-4.1 s at 5 % (ratio up to 0.47). The tail loss
+// probe (RFC 8985 §7) adds little on top of that fix here: 2 RTOs left at 5 % over the ten
+// runs with it, 5 without (at 1 % none either way).
 // Seeds: fixed, so the numbers are reproducible.
 TEST_CASE("SACK recovery finishes a lossy transfer clearly faster than NewReno (1 % and 5 % loss)",
           "[tcp][sim][sack]") {
