@@ -287,7 +287,7 @@ void Tcb::abort(time::Instant now) noexcept {
     tx_.clear();
     rx_.clear();
     ooo_.clear();
-    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = tlp_deadline_ = time::Instant::max();
 }
 
 int Tcb::take_error() noexcept {
@@ -383,7 +383,7 @@ void Tcb::fail(int error) noexcept {
     state_ = State::closed;
     tx_.clear();
     ooo_.clear();
-    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = tlp_deadline_ = time::Instant::max();
 }
 
 }  // namespace pollux::tcp

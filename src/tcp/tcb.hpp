@@ -129,6 +129,9 @@ struct SackStats {
     std::uint32_t retransmits = 0;     // segments resent by NextSeg() (entry's included)
     std::uint32_t renegings = 0;       // the peer dropped SACKed data: scoreboard cleared
     std::uint32_t lost_retransmits = 0;  // retransmissions found lost (retransmission_log.hpp)
+    std::uint32_t loss_probes = 0;       // RFC 8985 §7 tail loss probes sent (TCPLossProbes)
+    std::uint32_t loss_probe_recoveries = 0;  // losses a probe repaired, §7.4 (TCPLossProbeRecovery)
+    std::uint32_t timeouts = 0;          // RTO expiries on a synchronized connection (TCPTimeouts)
 };
 
 class Tcb {
@@ -246,6 +249,10 @@ public:
     // Whether the connection went straight from ESTABLISHED or CLOSE-WAIT to CLOSED (a RST
     // sent or received, a timeout): what tcpEstabResets counts.
     bool reset_when_synchronized() const noexcept { return reset_when_synchronized_; }
+    // RFC 8985 §7 tail loss probe (tcb_loss_probe.cpp): the PTO deadline (Instant::max()
+    // when none is armed) and TLP.end_seq of the probe episode in progress.
+    time::Instant loss_probe_deadline() const noexcept { return tlp_deadline_; }
+    const std::optional<wire::SeqNum>& loss_probe_end() const noexcept { return tlp_end_seq_; }
 
 private:
     // tcb_input.cpp
@@ -287,7 +294,19 @@ private:
     std::uint32_t sack_retransmit(bool after_new_data, time::Instant now) noexcept;
     // Resends up to `len` bytes from `seq` (and our FIN if it lies there); the sequence
     // space sent.
-    std::uint32_t retransmit_range(wire::SeqNum seq, std::uint32_t len, time::Instant now) noexcept;
+    std::uint32_t retransmit_range(wire::SeqNum seq, std::uint32_t len, time::Instant now,
+                                   bool by_next_seg = true) noexcept;
+
+    // tcb_loss_probe.cpp (RFC 8985 §7)
+    void schedule_loss_probe(time::Instant now) noexcept;  // arms the PTO, or disarms it
+    void send_loss_probe(time::Instant now) noexcept;      // the PTO expired
+    // §7.4: does this ACK end the probe episode, and did the probe repair a loss?
+    void process_tlp_ack(const wire::TcpRepr& h, bool advanced, bool dsack, bool pure_dup,
+                         time::Instant now) noexcept;
+    void end_loss_probe_episode() noexcept {
+        tlp_end_seq_.reset();
+        tlp_deadline_ = time::Instant::max();
+    }
 
     // tcb_timers.cpp
     void arm_retransmit(time::Instant now) noexcept;
@@ -384,6 +403,13 @@ private:
     std::optional<wire::SeqNum> rescue_rxt_;  // RescueRxt; nullopt: undefined
     SackStats sack_stats_;
     RetransmissionLog rxt_log_;               // this recovery's retransmissions, to find lost ones
+
+    // Tail loss probe (RFC 8985 §7): the PTO timer and the episode of the one probe out.
+    time::Instant tlp_deadline_ = time::Instant::max();
+    std::optional<wire::SeqNum> tlp_end_seq_;  // TLP.end_seq: SND.NXT after the probe
+    bool tlp_is_retrans_ = false;              // TLP.is_retrans: the probe resent old data
+    std::uint32_t tlp_ts_ = 0;                 // the probe's TSval (timestamps on)
+    std::uint32_t tlp_flight_ = 0;             // FlightSize when the probe left
 
     buf::SendBuffer tx_;
     buf::StreamBuffer rx_;

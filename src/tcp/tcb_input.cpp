@@ -184,7 +184,11 @@ bool Tcb::process_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     }
     const std::uint32_t len = h.payload_len;
     // RFC 6675 §5: every ACK's SACK information updates the scoreboard first.
+    const std::uint32_t dsacks_before = sack_stats_.dsacks;
     const std::uint32_t newly_sacked = sack_enabled_ && h.options.sack_count > 0 ? update_scoreboard(h) : 0;
+    const bool advanced = h.ack > snd_una_;
+    const bool pure_dup = !advanced && len == 0 && !h.has(TcpFlags::fin) && newly_sacked == 0 &&
+                          (std::uint32_t{h.window} << snd_wscale_) == snd_wnd_;
     if (h.ack > snd_una_) {
         on_new_ack(h, now);
     } else if (h.ack == snd_una_ && snd_una_ != snd_max_ &&
@@ -195,13 +199,20 @@ bool Tcb::process_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
         // text, and the SACK blocks still say what arrived.
         on_duplicate_ack(now);
     }
+    // RFC 8985 §7.4: the tail loss probe's episode (tcb_loss_probe.cpp).
+    process_tlp_ack(h, advanced, sack_stats_.dsacks != dsacks_before, pure_dup, now);
     // A retransmission of this recovery that is lost too goes again (retransmission_log.hpp)
     // instead of waiting for the RTO.
     if (sack_recovery_) sack_stats_.lost_retransmits += rxt_log_.update(sack_, snd_una_, snd_max_, snd_mss_);
     // RFC 6675 §5 steps 2 and 4: recovery starts on DupThresh duplicate ACKs or as soon as
     // the scoreboard says SND.UNA is lost (IsLost(HighACK + 1)), whichever comes first;
     // never again before the cumulative ACK passed the last RecoveryPoint (as RFC 6582).
-    if (sack_enabled_ && !in_recovery_ && snd_una_ != snd_max_ && snd_una_ > recover_ &&
+    // RecoveryPoint is HighData, the last octet sent, and recover_ one past it (SND.MAX):
+    // "HighACK > RecoveryPoint" is SND.UNA >= recover_. (With SND.UNA > recover_ an ACK
+    // that ended a recovery exactly at recover_ barred the next one until the segment
+    // there arrived: a loss of that segment could only be repaired by the RTO, however
+    // much was SACKed above it — found by the SACK-vs-NewReno test at 1 % loss.)
+    if (sack_enabled_ && !in_recovery_ && snd_una_ != snd_max_ && snd_una_ >= recover_ &&
         (dupacks_ >= static_cast<int>(SackScoreboard::dup_thresh) || sack_.is_lost(snd_una_, snd_una_, snd_mss_))) {
         enter_sack_recovery(now);
     }
@@ -285,6 +296,7 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
     rto_deadline_ = time::Instant::max();
     if (snd_una_ != snd_max_) arm_retransmit(now);
+    schedule_loss_probe(now);  // RFC 8985 §7.2: an ACK of new data restarts the PTO
 }
 
 // RFC 5681 §3.2 fast retransmit on the third duplicate; RFC 6582 NewReno recovery.
@@ -352,6 +364,7 @@ void Tcb::enter_sack_recovery(time::Instant now) noexcept {
     sack_recovery_ = true;
     recover_ = snd_max_;
     ++sack_stats_.recoveries;
+    end_loss_probe_episode();  // the recovery is the response (Linux tcp_init_cwnd_reduction)
     // RFC 5681 §3.2 step 2: data sent by limited transmit is not part of FlightSize here.
     const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_una_);
     cc_->on_enter_loss_recovery(flight - std::min(flight, limited_transmit_bytes_), now);

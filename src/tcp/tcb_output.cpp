@@ -131,7 +131,7 @@ std::uint32_t Tcb::pipe() const noexcept {
     return not_lost + resent - resent_lost;
 }
 
-std::uint32_t Tcb::retransmit_range(SeqNum seq, std::uint32_t len, time::Instant now) noexcept {
+std::uint32_t Tcb::retransmit_range(SeqNum seq, std::uint32_t len, time::Instant now, bool by_next_seg) noexcept {
     const SeqNum data_end = snd_una_ + static_cast<std::uint32_t>(tx_.size());
     const std::uint32_t data_len = seq < data_end ? std::min(len, static_cast<std::uint32_t>(data_end - seq)) : 0;
     // Our FIN occupies the sequence number after the data; it is resent with the segment
@@ -141,7 +141,7 @@ std::uint32_t Tcb::retransmit_range(SeqNum seq, std::uint32_t len, time::Instant
     std::uint8_t flags = TcpFlags::ack;
     if (fin) flags |= TcpFlags::fin;
     ++total_retransmits_;
-    ++sack_stats_.retransmits;
+    if (by_next_seg) ++sack_stats_.retransmits;
     if (rtt_probe_ && rtt_probe_->first > seq) rtt_probe_.reset();  // Karn: that timing is ambiguous now
     send_segment(seq, data_len, flags, now);
     return data_len + (fin ? 1u : 0u);
@@ -230,6 +230,7 @@ void Tcb::output(time::Instant now) noexcept {
             ? static_cast<std::uint32_t>(dupacks_) * snd_mss_
             : 0;
     std::uint32_t pipe_now = sack_recovery_ ? pipe() : 0;
+    bool sent_new = false;
     while (true) {
         const std::uint32_t mss = mss_now(now);
         if (sack_recovery_) {
@@ -309,6 +310,7 @@ void Tcb::output(time::Instant now) noexcept {
         }
         if (!rtt_probe_ && len > 0 && snd_nxt_ == snd_max_) rtt_probe_ = {snd_nxt_ + len, now};
         const std::uint32_t used = len + ((flags & TcpFlags::fin) != 0 ? 1u : 0u);
+        sent_new = sent_new || (fresh && used > 0);
         snd_nxt_ = snd_nxt_ + used;
         snd_max_ = SeqNum::max(snd_max_, snd_nxt_);
         pipe_now += used;
@@ -318,6 +320,8 @@ void Tcb::output(time::Instant now) noexcept {
             break;
         }
     }
+    // RFC 8985 §7.2: new data sent (re)starts the probe timer (Linux tcp_write_xmit()).
+    if (sent_new) schedule_loss_probe(now);
 }
 
 }  // namespace pollux::tcp

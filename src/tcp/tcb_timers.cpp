@@ -16,8 +16,8 @@ using wire::SeqNum;
 using wire::TcpFlags;
 
 time::Instant Tcb::poll_at() const noexcept {
-    return std::min({rto_deadline_, delack_deadline_, persist_deadline_, time_wait_deadline_, cork_deadline_,
-                     keepalive_deadline(), fin_wait_2_deadline()});
+    return std::min({rto_deadline_, tlp_deadline_, delack_deadline_, persist_deadline_, time_wait_deadline_,
+                     cork_deadline_, keepalive_deadline(), fin_wait_2_deadline()});
 }
 
 void Tcb::note_peer_alive(time::Instant now) noexcept {
@@ -74,7 +74,7 @@ void Tcb::arm_retransmit(time::Instant now) noexcept { rto_deadline_ = now + rtt
 
 void Tcb::enter_time_wait(time::Instant now) noexcept {
     state_ = State::time_wait;
-    rto_deadline_ = persist_deadline_ = time::Instant::max();
+    rto_deadline_ = persist_deadline_ = tlp_deadline_ = time::Instant::max();
     time_wait_deadline_ = now + config_.time_wait;
 }
 
@@ -87,6 +87,7 @@ void Tcb::on_timer(time::Instant now) noexcept {
     if (fin_wait_2_deadline() <= now) {
         state_ = State::closed;  // quietly, as Linux's FIN-WAIT-2 timewait socket expires
         rto_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = time::Instant::max();
+        tlp_deadline_ = time::Instant::max();
         return;
     }
     if (delack_deadline_ <= now) send_ack(now);
@@ -100,6 +101,7 @@ void Tcb::on_timer(time::Instant now) noexcept {
         output(now);
         push_ = false;
     }
+    if (tlp_deadline_ <= now) send_loss_probe(now);  // RFC 8985 §7.3 (tcb_loss_probe.cpp)
     if (rto_deadline_ <= now) retransmit_timeout(now);
     if (persist_deadline_ <= now) {
         // A zero-window probe (RFC 9293 §3.8.6.1) as Linux sends it (tcp_xmit_probe_skb):
@@ -121,6 +123,7 @@ void Tcb::on_timer(time::Instant now) noexcept {
 // Linux does) and lets output() resend under the collapsed cwnd.
 void Tcb::retransmit_timeout(time::Instant now) noexcept {
     rto_deadline_ = time::Instant::max();
+    end_loss_probe_episode();  // Linux tcp_retransmit_timer(): tlp_high_seq = 0
     ++retries_;
     ++total_retransmits_;
     rtt_probe_.reset();  // Karn: nothing retransmitted is timed
@@ -154,6 +157,7 @@ void Tcb::retransmit_timeout(time::Instant now) noexcept {
         fail(ETIMEDOUT);
         return;
     }
+    ++sack_stats_.timeouts;
     // Only the first expiry since progress reduces ssthresh (RFC 5681 eq. 4 counts what
     // was in flight before the loss; Linux tcp_enter_loss() does not reduce it again).
     if (retries_ == 1) cc_->on_rto(static_cast<std::uint32_t>(snd_max_ - snd_una_), now);

@@ -86,6 +86,9 @@ struct TcpCounters {
     stats::Counter sack_retransmits;     // segments resent by RFC 6675 NextSeg()
     stats::Counter sack_renegings;       // TCPSACKReneging
     stats::Counter lost_retransmits;     // TCPLostRetransmit
+    stats::Counter loss_probes;             // TCPLossProbes: RFC 8985 §7 tail loss probes sent
+    stats::Counter loss_probe_recoveries;   // TCPLossProbeRecovery: losses a probe repaired
+    stats::Counter timeouts;                // TCPTimeouts: RTO expiries on synchronized connections
     stats::Counter challenge_acks;          // TCPChallengeACK (RFC 5961)
     stats::Counter challenge_acks_skipped;  // TCPACKSkippedChallenge: held back by the rate limit
     // Bounded memory and ICMP (issue #6).
@@ -120,6 +123,9 @@ struct TcpCounters {
         f("TCPSackRetrans", sack_retransmits);
         f("TCPSACKReneging", sack_renegings);
         f("TCPLostRetransmit", lost_retransmits);
+        f("TCPLossProbes", loss_probes);
+        f("TCPLossProbeRecovery", loss_probe_recoveries);
+        f("TCPTimeouts", timeouts);
         f("TCPChallengeACK", challenge_acks);
         f("TCPACKSkippedChallenge", challenge_acks_skipped);
         f("OutOfWindowIcmps", out_of_window_icmps);

@@ -640,6 +640,9 @@ void TcpSocket::count_tcb_events() noexcept {
     c.sack_retransmits.add(sack.retransmits - counted_.sack.retransmits);
     c.sack_renegings.add(sack.renegings - counted_.sack.renegings);
     c.lost_retransmits.add(sack.lost_retransmits - counted_.sack.lost_retransmits);
+    c.loss_probes.add(sack.loss_probes - counted_.sack.loss_probes);
+    c.loss_probe_recoveries.add(sack.loss_probe_recoveries - counted_.sack.loss_probe_recoveries);
+    c.timeouts.add(sack.timeouts - counted_.sack.timeouts);
     c.challenge_acks.add(tcb_->challenge_acks_sent() - counted_.challenge_acks);
     c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - counted_.challenge_acks_skipped);
     if (tcb_->reset_when_synchronized() && !counted_.estab_reset) c.estab_resets.add();

@@ -316,3 +316,28 @@ TEST_CASE("SACK recovery resends a retransmission that is lost too once later da
     f.ack(seg(14));
     CHECK_FALSE(f.tcb.in_fast_recovery());
 }
+
+// RecoveryPoint is HighData, the last octet sent; pollux keeps recover_ one past it (the
+// SND.MAX at entry). A new recovery may start once HighACK > RecoveryPoint, i.e. as soon as
+// SND.UNA reaches that SND.MAX. (It used to wait for SND.UNA to pass it, so a loss of the
+// first segment sent after the recovery began was repaired only by the RTO, whatever was
+// SACKed above it: at 1 % loss most of the SACK transfer's time in the matrix.)
+TEST_CASE("SACK recovery: the segment at the old RecoveryPoint lost starts a new recovery, not the RTO",
+          "[tcp][sack][recovery]") {
+    SackFixture f;
+    f.send_segments(20, 10);
+    f.ack(seg(0), {{seg(4), seg(10)}, {seg(1), seg(3)}});
+    REQUIRE(f.tcb.in_sack_recovery());
+    REQUIRE(f.tcb.recovery_point() == seg(10));
+    f.out.drain();  // 0 and 3 resent, 10-12 new
+    f.ack(seg(3), {{seg(4), seg(10)}});
+    f.out.drain();  // 13 new
+    // The recovery ends with an ACK exactly at the old SND.MAX; segment 10 is lost, 11-13
+    // arrived: this very ACK makes SND.UNA lost (three segments SACKed above it).
+    f.ack(seg(10), {{seg(11), seg(14)}});
+    CHECK(f.tcb.sack_stats().recoveries == 2);
+    REQUIRE(f.tcb.in_sack_recovery());
+    CHECK(f.tcb.recovery_point() == seg(14));
+    CHECK(f.next() == Seg{seg(10), M});
+    CHECK(f.tcb.consecutive_timeouts() == 0);
+}
