@@ -38,6 +38,8 @@ const char* options_usage() noexcept {
            "  --tx-desc N       tx ring size (default 1024)\n"
            "  --impair SPEC     seeded impairments on transmit: loss=P,duplicate=P,reorder=P,\n"
            "                    corrupt=P,delay=5ms,jitter=1ms,rate=50mbit,seed=N\n"
+           "  --syncookies N    SYN cookies (RFC 4987): 0 never, 1 when a SYN queue is full\n"
+           "                    (default), 2 always; as Linux's net.ipv4.tcp_syncookies\n"
            "  --no-offload      compute every checksum in software\n";
 }
 
@@ -47,7 +49,7 @@ OptionsParse parse_options(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         const bool takes_value = a == "--ip" || a == "--gw" || a == "--mtu" || a == "--port" || a == "--rx-desc" ||
-                                 a == "--tx-desc" || a == "--impair";
+                                 a == "--tx-desc" || a == "--impair" || a == "--syncookies";
         if (!takes_value) {
             if (a == "--no-offload") {
                 o.offloads = false;
@@ -94,6 +96,12 @@ OptionsParse parse_options(const std::vector<std::string>& args) {
                 r.error = a + " " + v + ": expected 32..65535";
                 return r;
             }
+        } else if (a == "--syncookies") {
+            if (v != "0" && v != "1" && v != "2") {
+                r.error = "--syncookies " + v + ": expected 0, 1 or 2";
+                return r;
+            }
+            o.syn_cookies = v[0] - '0';
         } else if (a == "--impair") {
             auto parsed = phy::parse_impairment(v);
             if (!parsed) {

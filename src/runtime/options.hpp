@@ -31,6 +31,7 @@ struct Options {
     std::uint16_t tx_desc = 1024;
     std::optional<phy::ImpairmentConfig> impair;
     bool offloads = true;
+    int syn_cookies = 1;  // --syncookies, as net.ipv4.tcp_syncookies (tcp_layer.hpp)
 };
 
 struct OptionsParse {

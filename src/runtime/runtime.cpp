@@ -185,6 +185,7 @@ extern "C" int px_init(int argc, char** argv) {
     sc.tcp.isn_key[1] = rte_rand();
     sc.tcp.cookie_key[0] = rte_rand();  // RFC 4987 §3.6: so is the SYN cookies' one
     sc.tcp.cookie_key[1] = rte_rand();
+    sc.tcp.syn_cookies = o.syn_cookies;
     sc.impair = o.impair;
     runtime->shard = std::make_unique<Shard>(*runtime->port, runtime->clock, sc);
     runtime->shard->start();

@@ -124,7 +124,7 @@ struct TcbEvents {
 // What the sender's SACK processing did, for the layer's counters (tcp_layer.hpp).
 struct SackStats {
     std::uint32_t blocks_ignored = 0;  // invalid blocks: outside [SND.UNA, SND.MAX], empty, > 4
-    std::uint32_t dsacks = 0;          // RFC 2883 D-SACK blocks (reported duplicates: not used)
+    std::uint32_t dsacks = 0;          // RFC 2883 D-SACK blocks received (the tail loss probe uses them)
     std::uint32_t recoveries = 0;      // RFC 6675 loss recovery phases entered
     std::uint32_t retransmits = 0;     // segments resent by NextSeg() (entry's included)
     std::uint32_t renegings = 0;       // the peer dropped SACKed data: scoreboard cleared
@@ -249,6 +249,10 @@ public:
     // Whether the connection went straight from ESTABLISHED or CLOSE-WAIT to CLOSED (a RST
     // sent or received, a timeout): what tcpEstabResets counts.
     bool reset_when_synchronized() const noexcept { return reset_when_synchronized_; }
+    // RFC 2883 D-SACK blocks sent for data received below RCV.NXT and in the out-of-order
+    // queue (Linux TCPDSACKOldSent, TCPDSACKOfoSent).
+    std::uint32_t dsacks_sent_old() const noexcept { return dsacks_sent_old_; }
+    std::uint32_t dsacks_sent_ofo() const noexcept { return dsacks_sent_ofo_; }
     // RFC 8985 §7 tail loss probe (tcb_loss_probe.cpp): the PTO deadline (Instant::max()
     // when none is armed) and TLP.end_seq of the probe episode in progress.
     time::Instant loss_probe_deadline() const noexcept { return tlp_deadline_; }
@@ -270,6 +274,7 @@ private:
     void process_fin(time::Instant now) noexcept;
     // The state both passive opens share: sequence numbers from the SYN and our ISN, the
     // options agreed, SYN-RECEIVED.
+    void note_duplicate(wire::SeqNum left, wire::SeqNum right) noexcept;  // a D-SACK for the next ACK
     void note_reset() noexcept;  // before a move to CLOSED by abort() or fail()
     void take_syn(const wire::TcpRepr& syn, wire::SeqNum iss, time::Instant now) noexcept;
     void negotiate(const wire::TcpOptions& peer) noexcept;
@@ -354,6 +359,9 @@ private:
     std::optional<time::Instant> last_oow_ack_;  // the last ACK for an out-of-window pure ACK or a challenge
     std::uint32_t challenge_acks_sent_ = 0;
     bool reset_when_synchronized_ = false;
+    std::optional<wire::SackBlock> dsack_;  // RFC 2883: a duplicate for the next ACK to report
+    std::uint32_t dsacks_sent_old_ = 0;
+    std::uint32_t dsacks_sent_ofo_ = 0;
     std::uint32_t challenge_acks_skipped_ = 0;
     wire::SeqNum last_ack_sent_;  // RFC 7323 Last.ACK.sent: the ACK field of our last segment
     bool fin_received_ = false;

@@ -72,6 +72,7 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
             if (last_oow_ack_ && now - *last_oow_ack_ < kOutOfWindowAckInterval) return;
             last_oow_ack_ = now;
         }
+        if (h.seq < rcv_nxt_) note_duplicate(h.seq, SeqNum::min(h.seq + len, rcv_nxt_));  // received before
         send_ack(now);
         return;
     }
@@ -382,6 +383,21 @@ void Tcb::enter_sack_recovery(time::Instant now) noexcept {
 
 // The seventh check: the text, trimmed to the window; in order to the stream, beyond
 // RCV.NXT to the out-of-order queue (and an immediate ACK, RFC 5681 §4.2).
+// RFC 2883 §4: data received twice is reported to the sender in the next ACK, as the
+// first SACK block (a D-SACK), so that it can tell a spurious retransmission (its tail
+// loss probe, a retransmission after reordering) from a repaired loss. As Linux's
+// tcp_dsack_set(): only with SACK agreed, and the latest duplicate wins. Counted as
+// Linux's TCPDSACKOldSent (below RCV.NXT) and TCPDSACKOfoSent (in the out-of-order queue).
+void Tcb::note_duplicate(SeqNum left, SeqNum right) noexcept {
+    if (!sack_enabled_ || !(left < right)) return;
+    dsack_ = wire::SackBlock{left, right};
+    if (right <= rcv_nxt_) {
+        ++dsacks_sent_old_;
+    } else {
+        ++dsacks_sent_ofo_;
+    }
+}
+
 void Tcb::process_data(Segment& s, time::Instant now) noexcept {
     if (!s.payload || s.payload.length() == 0) return;
     switch (state_) {
@@ -397,6 +413,7 @@ void Tcb::process_data(Segment& s, time::Instant now) noexcept {
     rcv_mss_ = static_cast<std::uint16_t>(std::max<std::uint32_t>(rcv_mss_, std::min<std::uint32_t>(s.payload.length(), 0xffff)));
     SeqNum seq = s.header.seq;
     if (seq < rcv_nxt_) {  // the front was received already
+        note_duplicate(seq, SeqNum::min(seq + s.payload.length(), rcv_nxt_));
         const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
         if (skip >= s.payload.length()) return;
         if (skip <= s.payload.front().size()) {
@@ -414,7 +431,8 @@ void Tcb::process_data(Segment& s, time::Instant now) noexcept {
         s.payload.truncate(keep);
     }
     if (seq != rcv_nxt_) {
-        ooo_.insert(seq, std::move(s.payload));
+        const OutOfOrderQueue::Insert held = ooo_.insert(seq, std::move(s.payload));
+        if (held.duplicate) note_duplicate(held.duplicate->left, held.duplicate->right);
         send_ack(now);
         return;
     }

@@ -45,8 +45,14 @@ wire::TcpOptions Tcb::options_for(std::uint8_t flags, time::Instant now) const n
         return o;
     }
     if (ts_enabled_) o.timestamps = wire::TcpTimestamps{ts_clock(now), ts_recent_};
-    if (sack_enabled_ && !ooo_.empty() && (flags & TcpFlags::rst) == 0) {
-        o.sack_count = static_cast<std::uint8_t>(ooo_.sack_blocks(o.sack_blocks));
+    if (sack_enabled_ && (dsack_ || !ooo_.empty()) && (flags & TcpFlags::rst) == 0) {
+        // RFC 2883 §4: a D-SACK block first, then the SACK blocks, most recent first (the
+        // range holding a duplicate above RCV.NXT was just touched: it comes second, as
+        // §4 asks).
+        std::size_t n = 0;
+        if (dsack_) o.sack_blocks[n++] = *dsack_;
+        n += ooo_.sack_blocks(std::span(o.sack_blocks).subspan(n));
+        o.sack_count = static_cast<std::uint8_t>(n);
         o.sack_count = static_cast<std::uint8_t>(std::min(std::size_t{o.sack_count}, o.sack_blocks_that_fit()));
     }
     return o;
@@ -87,6 +93,7 @@ void Tcb::send_segment(SeqNum seq, std::uint32_t len, std::uint8_t flags, time::
         last_ack_sent_ = rcv_nxt_;
         unacked_segments_ = 0;
         delack_deadline_ = time::Instant::max();
+        dsack_.reset();  // RFC 2883 §4: a duplicate is reported in one ACK only
     }
     output_.transmit(h, std::move(payload));
 }

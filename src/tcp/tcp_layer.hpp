@@ -82,6 +82,8 @@ struct TcpCounters {
     // The sender's SACK processing (tcb.hpp SackStats); Linux's TcpExt names where they exist.
     stats::Counter sack_blocks_ignored;  // TCPSACKDiscard: invalid blocks
     stats::Counter dsacks_received;      // TCPDSACKRecv
+    stats::Counter dsacks_sent_old;      // TCPDSACKOldSent: D-SACKs for data below RCV.NXT
+    stats::Counter dsacks_sent_ofo;      // TCPDSACKOfoSent: D-SACKs for data already out of order
     stats::Counter sack_recoveries;      // TCPSackRecovery: RFC 6675 recoveries entered
     stats::Counter sack_retransmits;     // segments resent by RFC 6675 NextSeg()
     stats::Counter sack_renegings;       // TCPSACKReneging
@@ -119,6 +121,8 @@ struct TcpCounters {
         f("TCPReqQFullDrop", req_queue_full_drops);
         f("TCPSACKDiscard", sack_blocks_ignored);
         f("TCPDSACKRecv", dsacks_received);
+        f("TCPDSACKOldSent", dsacks_sent_old);
+        f("TCPDSACKOfoSent", dsacks_sent_ofo);
         f("TCPSackRecovery", sack_recoveries);
         f("TCPSackRetrans", sack_retransmits);
         f("TCPSACKReneging", sack_renegings);

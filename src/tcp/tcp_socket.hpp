@@ -126,6 +126,8 @@ private:
         SackStats sack;
         std::uint32_t challenge_acks = 0;
         std::uint32_t challenge_acks_skipped = 0;
+        std::uint32_t dsacks_sent_old = 0;
+        std::uint32_t dsacks_sent_ofo = 0;
         bool estab_reset = false;  // EstabResets
     };
     Counted counted_;

@@ -28,7 +28,7 @@ TEST_CASE("options: every option is read", "[runtime]") {
     const Args args = {"--ip",      "198.18.0.2/24", "--gw",      "198.18.0.1", "--mtu",
                        "9000",      "--port",        "3",         "--rx-desc",  "512",
                        "--tx-desc", "2048",          "--impair",  "loss=0.3,delay=2ms,seed=7",
-                       "--no-offload"};
+                       "--syncookies", "2",         "--no-offload"};
     const OptionsParse r = parse_options(args);
     REQUIRE(r);
     CHECK(r.error.empty());
@@ -46,6 +46,7 @@ TEST_CASE("options: every option is read", "[runtime]") {
     CHECK(o.impair->loss == 0.3);
     CHECK(o.impair->delay == Duration::from_ms(2));
     CHECK(o.impair->seed == 7);
+    CHECK(o.syn_cookies == 2);
     CHECK_FALSE(o.offloads);
 }
 
@@ -60,6 +61,7 @@ TEST_CASE("options: defaults when only --ip is given", "[runtime]") {
     CHECK(o.rx_desc == 1024);
     CHECK(o.tx_desc == 1024);
     CHECK_FALSE(o.impair.has_value());
+    CHECK(o.syn_cookies == 1);
     CHECK(o.offloads);
 }
 
@@ -103,6 +105,9 @@ TEST_CASE("options: bad values are refused with a one-line error naming the opti
     check_error(parse_options({"--ip", ip, "--tx-desc", " 64"}), "--tx-desc");
     check_error(parse_options({"--ip", ip, "--impair", "loss=1.5"}), "--impair");
     check_error(parse_options({"--ip", ip, "--impair", "bogus=1"}), "--impair");
+    check_error(parse_options({"--ip", ip, "--syncookies", "3"}), "--syncookies");
+    check_error(parse_options({"--ip", ip, "--syncookies", "11"}), "--syncookies");
+    check_error(parse_options({"--ip", ip, "--syncookies", ""}), "--syncookies");
     // A value-taking option at the very end has no value.
     check_error(parse_options({"--ip", ip, "--mtu"}), "--mtu");
     check_error(parse_options({"--ip"}), "--ip");

@@ -341,3 +341,69 @@ TEST_CASE("SACK recovery: the segment at the old RecoveryPoint lost starts a new
     CHECK(f.next() == Seg{seg(10), M});
     CHECK(f.tcb.consecutive_timeouts() == 0);
 }
+
+// ---- the receiver's D-SACK blocks (RFC 2883 §4) ----
+
+TEST_CASE("D-SACK: data received twice below RCV.NXT is reported once, as the first SACK block", "[tcp][sack][dsack]") {
+    SackFixture f;
+    const Bytes data(1000, 0x11);
+    f.feed(f.seg(TcpFlags::ack, kRcv, kSnd), data);
+    f.out.drain();
+    CHECK(f.tcb.rcv_nxt() == kRcv + 1000);
+    // The same segment again (the peer's spurious retransmission or tail loss probe):
+    // outside the window, answered at once with the duplicate's range as a D-SACK block.
+    f.feed(f.seg(TcpFlags::ack, kRcv, kSnd), data);
+    REQUIRE(f.out.sent.size() == 1);
+    Sent ack = f.out.pop();
+    CHECK(ack.h.ack == kRcv + 1000);
+    REQUIRE(ack.h.options.sack_count == 1);
+    CHECK(ack.h.options.sack_blocks[0] == wire::SackBlock{kRcv, kRcv + 1000});
+    CHECK(f.tcb.dsacks_sent_old() == 1);
+    CHECK(f.tcb.dsacks_sent_ofo() == 0);
+    // A segment that overlaps RCV.NXT: its old front is the duplicate; its new tail is taken.
+    f.feed(f.seg(TcpFlags::ack, kRcv + 500, kSnd), Bytes(1000, 0x22));
+    CHECK(f.tcb.rcv_nxt() == kRcv + 1500);
+    f.advance(time::Duration::from_ms(200));  // the delayed ACK, if the segment did not force one
+    REQUIRE_FALSE(f.out.sent.empty());
+    ack = f.out.pop();
+    REQUIRE(ack.h.options.sack_count == 1);
+    CHECK(ack.h.options.sack_blocks[0] == wire::SackBlock{kRcv + 500, kRcv + 1000});
+    // Reported once: the next ACK carries no D-SACK.
+    f.feed(f.seg(TcpFlags::ack, kRcv + 1500, kSnd), Bytes(10, 0x33));
+    f.advance(time::Duration::from_ms(200));
+    REQUIRE_FALSE(f.out.sent.empty());
+    ack = f.out.sent.back();
+    CHECK(ack.h.options.sack_count == 0);
+    CHECK(f.tcb.dsacks_sent_old() == 2);
+}
+
+TEST_CASE("D-SACK: a duplicate above RCV.NXT comes first, then the block holding it (RFC 2883 §4)",
+          "[tcp][sack][dsack]") {
+    SackFixture f;
+    // A hole at kRcv; two ranges held out of order.
+    f.feed(f.seg(TcpFlags::ack, kRcv + 1000, kSnd), Bytes(500, 1));
+    f.feed(f.seg(TcpFlags::ack, kRcv + 3000, kSnd), Bytes(500, 2));
+    f.out.drain();
+    // The first range's data again.
+    f.feed(f.seg(TcpFlags::ack, kRcv + 1000, kSnd), Bytes(500, 1));
+    REQUIRE(f.out.sent.size() == 1);
+    const Sent ack = f.out.pop();
+    CHECK(ack.h.ack == kRcv);
+    REQUIRE(ack.h.options.sack_count == 3);
+    CHECK(ack.h.options.sack_blocks[0] == wire::SackBlock{kRcv + 1000, kRcv + 1500});  // D-SACK
+    CHECK(ack.h.options.sack_blocks[1] == wire::SackBlock{kRcv + 1000, kRcv + 1500});  // the range holding it
+    CHECK(ack.h.options.sack_blocks[2] == wire::SackBlock{kRcv + 3000, kRcv + 3500});
+    CHECK(f.tcb.dsacks_sent_ofo() == 1);
+}
+
+TEST_CASE("D-SACK: none without SACK agreed", "[tcp][sack][dsack]") {
+    Fixture f;
+    f.establish();
+    const Bytes data(300, 0x44);
+    f.feed(f.seg(TcpFlags::ack, kRcv, kSnd), data);
+    f.out.drain();
+    f.feed(f.seg(TcpFlags::ack, kRcv, kSnd), data);
+    REQUIRE(f.out.sent.size() == 1);
+    CHECK(f.out.pop().h.options.sack_count == 0);
+    CHECK(f.tcb.dsacks_sent_old() == 0);
+}
