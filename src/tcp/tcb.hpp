@@ -134,6 +134,13 @@ struct SackStats {
     std::uint32_t timeouts = 0;          // RTO expiries on a synchronized connection (TCPTimeouts)
 };
 
+// Segments the receive checks dropped, for the layer's counters (Linux's names).
+struct InputDrops {
+    std::uint32_t paws = 0;            // PAWSEstab: an old timestamp (RFC 7323 §5.3)
+    std::uint32_t out_of_window = 0;   // TCPInvalidSequence: outside the receive window (§3.10.7.4)
+    std::uint32_t syn_challenges = 0;  // TCPSYNChallenge: a SYN on a synchronized connection (RFC 5961 §4)
+};
+
 class Tcb {
 public:
     Tcb(const TcbConfig& config, SegmentOutput& output, rte_mempool* pool,
@@ -239,6 +246,7 @@ public:
     bool in_sack_recovery() const noexcept { return sack_recovery_; }
     const SackScoreboard& sack_scoreboard() const noexcept { return sack_; }
     const SackStats& sack_stats() const noexcept { return sack_stats_; }
+    const InputDrops& input_drops() const noexcept { return input_drops_; }
     wire::SeqNum recovery_point() const noexcept { return recover_; }  // RFC 6582 recover / RFC 6675 RecoveryPoint
     wire::SeqNum high_rxt() const noexcept { return high_rxt_; }      // one past the highest retransmitted byte
     std::uint32_t pipe() const noexcept;                                // RFC 6675 SetPipe(), bytes
@@ -360,6 +368,7 @@ private:
     std::uint32_t challenge_acks_sent_ = 0;
     bool reset_when_synchronized_ = false;
     std::optional<wire::SackBlock> dsack_;  // RFC 2883: a duplicate for the next ACK to report
+    InputDrops input_drops_;
     std::uint32_t dsacks_sent_old_ = 0;
     std::uint32_t dsacks_sent_ofo_ = 0;
     std::uint32_t challenge_acks_skipped_ = 0;

@@ -34,6 +34,7 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     // the sequence space; answered with an ACK (not for a RST) and dropped.
     if (ts_enabled_ && h.options.timestamps && !h.has(TcpFlags::rst) &&
         static_cast<std::int32_t>(h.options.timestamps->value - ts_recent_) < 0 && now - ts_recent_age_ < kPawsIdle) {
+        ++input_drops_.paws;
         send_ack(now);
         return;
     }
@@ -52,7 +53,15 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     if (!acceptable(h, len)) {
         // A retransmitted FIN in TIME-WAIT: ACK it and restart the 2 MSL wait (§3.10.7.4).
         if (state_ == State::time_wait && h.has(TcpFlags::fin)) time_wait_deadline_ = now + config_.time_wait;
+        ++input_drops_.out_of_window;
         if (h.has(TcpFlags::rst)) return;
+        // Linux tcp_validate_incoming(): a SYN outside the window is answered as one inside
+        // (RFC 5961 §4.2 does not ask for a window check): a rate-limited challenge ACK.
+        if (h.has(TcpFlags::syn) && state_ != State::time_wait) {
+            ++input_drops_.syn_challenges;
+            send_challenge_ack(now);
+            return;
+        }
         // §3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special
         // allowance should be made to accept valid ACKs". A segment at RCV.NXT (the peer's
         // window probe) still has its ACK field processed; its text is dropped. Linux's
@@ -83,7 +92,10 @@ void Tcb::input(Segment&& s, time::Instant now) noexcept {
     }
     // Fourth: a SYN on a synchronized connection (RFC 5961 §4: challenge ACK, drop).
     if (h.has(TcpFlags::syn)) {
-        if (state_ != State::time_wait) send_challenge_ack(now);
+        if (state_ != State::time_wait) {
+            ++input_drops_.syn_challenges;
+            send_challenge_ack(now);
+        }
         return;
     }
     // Fifth: the ACK field.

@@ -93,6 +93,11 @@ struct TcpCounters {
     stats::Counter timeouts;                // TCPTimeouts: RTO expiries on synchronized connections
     stats::Counter challenge_acks;          // TCPChallengeACK (RFC 5961)
     stats::Counter challenge_acks_skipped;  // TCPACKSkippedChallenge: held back by the rate limit
+    stats::Counter syn_challenges;          // TCPSYNChallenge: SYNs on synchronized connections
+    stats::Counter paws_rejected;           // PAWSEstab: segments with an old timestamp
+    // Segments outside the receive window, dropped (answered by a rate-limited ACK unless a
+    // RST); Linux has only its drop reason TCP_INVALID_SEQUENCE for them.
+    stats::Counter out_of_window;
     // Bounded memory and ICMP (issue #6).
     stats::Counter out_of_window_icmps;   // OutOfWindowIcmps: quoted sequence not in [SND.UNA, SND.NXT] (RFC 5927)
     stats::Counter pmtu_reductions;       // frag-needed that lowered a connection's path MTU (pollux)
@@ -132,6 +137,9 @@ struct TcpCounters {
         f("TCPTimeouts", timeouts);
         f("TCPChallengeACK", challenge_acks);
         f("TCPACKSkippedChallenge", challenge_acks_skipped);
+        f("TCPSYNChallenge", syn_challenges);
+        f("PAWSEstab", paws_rejected);
+        f("TCPInvalidSequence", out_of_window);
         f("OutOfWindowIcmps", out_of_window_icmps);
         f("PMTUReductions", pmtu_reductions);
         f("TCPTimeWaitOverflow", time_wait_overflows);

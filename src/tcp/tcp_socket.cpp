@@ -645,11 +645,17 @@ void TcpSocket::count_tcb_events() noexcept {
     c.timeouts.add(sack.timeouts - counted_.sack.timeouts);
     c.challenge_acks.add(tcb_->challenge_acks_sent() - counted_.challenge_acks);
     c.challenge_acks_skipped.add(tcb_->challenge_acks_skipped() - counted_.challenge_acks_skipped);
+    const InputDrops& drops = tcb_->input_drops();
+    c.syn_challenges.add(drops.syn_challenges - counted_.drops.syn_challenges);
+    // Linux counts a SYN on a synchronized connection in InErrs too (tcp_validate_incoming).
+    c.in_errs.add(drops.syn_challenges - counted_.drops.syn_challenges);
+    c.paws_rejected.add(drops.paws - counted_.drops.paws);
+    c.out_of_window.add(drops.out_of_window - counted_.drops.out_of_window);
     c.dsacks_sent_old.add(tcb_->dsacks_sent_old() - counted_.dsacks_sent_old);
     c.dsacks_sent_ofo.add(tcb_->dsacks_sent_ofo() - counted_.dsacks_sent_ofo);
     if (tcb_->reset_when_synchronized() && !counted_.estab_reset) c.estab_resets.add();
     counted_ = {tcb_->retransmits(), sack, tcb_->challenge_acks_sent(), tcb_->challenge_acks_skipped(),
-                tcb_->dsacks_sent_old(), tcb_->dsacks_sent_ofo(), tcb_->reset_when_synchronized()};
+                drops, tcb_->dsacks_sent_old(), tcb_->dsacks_sent_ofo(), tcb_->reset_when_synchronized()};
 }
 
 // After anything the TCB did: its timer follows poll_at(); a handshake that completed

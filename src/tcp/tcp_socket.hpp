@@ -126,6 +126,7 @@ private:
         SackStats sack;
         std::uint32_t challenge_acks = 0;
         std::uint32_t challenge_acks_skipped = 0;
+        InputDrops drops;
         std::uint32_t dsacks_sent_old = 0;
         std::uint32_t dsacks_sent_ofo = 0;
         bool estab_reset = false;  // EstabResets

@@ -361,6 +361,8 @@ class Battery:
                        quiet, what)
         after = self.link.stats()
         self.counter(name, before, after, "tcp.TCPChallengeACK", 0)
+        # Both dropped by the sequence check, and counted.
+        self.counter(name, before, after, "tcp.TCPInvalidSequence", 2)
         self.finish(name, c)
 
     def rst_in_window(self):
@@ -423,6 +425,9 @@ class Battery:
                    "nothing" if t is None else t.sprintf("got %TCP.flags% seq=%TCP.seq% ack=%TCP.ack%"))
         after = self.link.stats()
         self.counter(name, before, after, "tcp.TCPChallengeACK", 1)
+        # As Linux (tcp_validate_incoming: syn_challenge): TCPSYNChallenge and InErrs.
+        self.counter(name, before, after, "tcp.TCPSYNChallenge", 1)
+        self.counter(name, before, after, "tcp.InErrs", 1)
         self.counter(name, before, after, "tcp.PassiveOpens", 0)
         self.finish(name, c)
 
@@ -438,7 +443,10 @@ class Battery:
         ok = t is not None and t.flags & (ACK | RST | SYN | FIN) == ACK and t.seq == c.rcv_nxt and t.ack == c.snd_nxt
         self.check(f"{name}: an ACK <SEQ=SND.NXT><ACK=RCV.NXT>", ok,
                    "nothing" if t is None else t.sprintf("got %TCP.flags% seq=%TCP.seq% ack=%TCP.ack%"))
-        self.counter(name, before, self.link.stats(), "tcp.PassiveOpens", 0)
+        after = self.link.stats()
+        self.counter(name, before, after, "tcp.PassiveOpens", 0)
+        self.counter(name, before, after, "tcp.TCPSYNChallenge", 1)
+        self.counter(name, before, after, "tcp.TCPInvalidSequence", 1)
         self.finish(name, c)
 
     # ---- 5. data offset ----

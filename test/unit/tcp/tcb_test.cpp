@@ -456,3 +456,31 @@ TEST_CASE("Challenge ACKs are rate-limited per connection: one per 500 ms (RFC 5
     in_window_rst(0);
     CHECK(f.tcb.state() == State::closed);
 }
+
+TEST_CASE("input drops are counted: outside the window, a SYN on a synchronized connection",
+          "[tcp][tcb][rfc5961]") {
+    Fixture f;
+    f.establish();
+    // A RST far outside the window: dropped silently, counted.
+    f.feed(f.seg(TcpFlags::rst, kRcv + 0x40000000u, kSnd));
+    CHECK(f.out.sent.empty());
+    CHECK(f.tcb.input_drops().out_of_window == 1);
+    CHECK(f.tcb.state() == tcp::State::established);
+    // A SYN outside the window: a challenge ACK as for one inside (RFC 5961 §4.2), both
+    // counted as SYN challenges.
+    f.feed(f.seg(TcpFlags::syn, kRcv + 0x50000000u, wire::SeqNum(0)));
+    REQUIRE(f.out.sent.size() == 1);
+    const Sent ack = f.out.pop();
+    CHECK(ack.h.flags == TcpFlags::ack);
+    CHECK(ack.h.ack == kRcv);
+    CHECK(f.tcb.input_drops().out_of_window == 2);
+    CHECK(f.tcb.input_drops().syn_challenges == 1);
+    CHECK(f.tcb.challenge_acks_sent() == 1);
+    f.advance(time::Duration::from_s(1));  // past the challenge-ACK rate limit
+    f.feed(f.seg(TcpFlags::syn, kRcv, wire::SeqNum(0)));
+    REQUIRE(f.out.sent.size() == 1);
+    CHECK(f.out.pop().h.flags == TcpFlags::ack);
+    CHECK(f.tcb.input_drops().syn_challenges == 2);
+    CHECK(f.tcb.input_drops().out_of_window == 2);  // that one was in the window
+    CHECK(f.tcb.state() == tcp::State::established);
+}
