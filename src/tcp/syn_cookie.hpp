@@ -16,9 +16,9 @@
 // by one still decodes, to a neighbouring MSS index; here it fails like any other guess. The low 24
 // bits carry the MSS as an index into a table of common MSS values (Linux's msstab for
 // IPv4); a valid cookie decodes to an index below the table's size, which also makes a
-// guessed ACK fail with probability 1 - 4/2^24 per try. A cookie is accepted up to
-// kMaxAgeMinutes old (Linux MAX_SYNCOOKIE_AGE: 2), so it lives between one and two
-// minutes.
+// guessed ACK fail with probability 1 - 4/2^24 per try. A cookie is accepted in the
+// minute it was made in and the next (an age below kMaxAgeMinutes, Linux
+// MAX_SYNCOOKIE_AGE), so it lives between one and two minutes.
 //
 // The TCP options. Only 2 bits fit in the sequence number, so the window scale and
 // SACK-permitted travel in the low 6 bits of our TSval, which the peer echoes in TSecr
@@ -47,7 +47,8 @@ public:
     // one of them. 536 is the default without an MSS option (RFC 9293 §3.7.1), 1460 an
     // Ethernet path, 1440 and 1300 common tunnels.
     static constexpr std::array<std::uint16_t, 4> kMssTable{536, 1300, 1440, 1460};
-    // Minutes a cookie stays valid after the minute it was made in.
+    // A cookie is accepted while its age in whole minutes (now's minute less the one it was
+    // made in) is below this: in its own minute and the next (Linux MAX_SYNCOOKIE_AGE).
     static constexpr std::uint32_t kMaxAgeMinutes = 2;
 
     // The options a cookie's timestamp carries.

@@ -85,6 +85,7 @@ void Tcb::accept_cookie(const wire::TcpRepr& syn, SeqNum iss, time::Instant now)
     snd_nxt_ = iss + 1;
     snd_max_ = snd_nxt_;
     rcv_adv_ = rcv_nxt_ + std::min<std::uint32_t>(config_.rcvbuf, 0xffff);  // the SYN-ACK's window
+    last_ack_sent_ = rcv_nxt_;  // the SYN-ACK acknowledged the SYN (RFC 7323 §4.3's Last.ACK.sent)
 }
 
 void Tcb::take_syn(const wire::TcpRepr& syn, SeqNum iss, time::Instant now) noexcept {
@@ -358,6 +359,12 @@ bool Tcb::path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept {
     // and the resent data is not timed (Karn). pollux keeps no segment boundaries of
     // what it sent, so all of [SND.UNA, SND.MAX) goes again (less what the peer SACKed),
     // where Linux resends only the segments larger than the new MSS.
+    // A NewReno recovery's cwnd is inflated by the duplicate ACKs (RFC 6582 step 3): deflate
+    // it as leaving recovery does, or the resend below would go out as one burst of it and
+    // the loss's halving would never happen (Linux never inflates cwnd, so its "cwnd
+    // stays" has no such case). Found in review.
+    if (in_recovery_) cc_->on_exit_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_));
+    end_loss_probe_episode();
     in_recovery_ = false;
     recover_ = snd_max_;
     dupacks_ = 0;

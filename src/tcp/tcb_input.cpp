@@ -303,6 +303,11 @@ void Tcb::on_new_ack(const wire::TcpRepr& h, time::Instant now) noexcept {
         }
     } else {
         cc_->on_ack(acked, flight_before, now, rtt_sample);
+        // `recover` holds SND.MAX of the last recovery or RTO (RFC 6582 §3.2) until SND.UNA
+        // passes it; from then on it trails SND.UNA, so that after 2^31 bytes without a loss
+        // the modulo-2^32 tests against it (SND.UNA > recover) still say "past" and a loss
+        // still starts a fast recovery instead of waiting for the RTO (found in review).
+        if (snd_una_ > recover_) recover_ = snd_una_ - 1;
     }
     dupacks_ = 0;
     limited_transmit_bytes_ = 0;

@@ -123,11 +123,14 @@ void Tcb::send_loss_probe(time::Instant now) noexcept {
 //   congestion signal like a fast recovery, so ssthresh and cwnd are reduced once (Linux
 //   enters CWR and ends it at once: cwnd = ssthresh);
 // - a pure duplicate ACK at TLP.end_seq: the original and the probe both arrived.
-// With timestamps the first ACK at or beyond TLP.end_seq already tells (pollux's receiver
-// sends no D-SACK, so this is what keeps the probe after a delayed ACK from counting as a
-// loss): its TSecr names the transmission that completed the tail (RFC 7323 §4.3: the
-// receiver echoes the segment that advanced RCV.NXT). Older than the probe: the original
-// arrived (Linux tcp_packet_delayed(), RFC 3522's test); otherwise the probe repaired it.
+// With timestamps the first ACK at or beyond TLP.end_seq already tells, without waiting
+// for a D-SACK (which not every peer sends; pollux's receiver does): its TSecr names the
+// transmission that completed the tail (RFC 7323 §4.3: the receiver echoes the segment
+// that advanced RCV.NXT). Older than the probe: the original arrived (Linux
+// tcp_packet_delayed(), RFC 3522's test); otherwise the probe repaired it. Differing from
+// Linux, which waits at exactly TLP.end_seq: an original that was only delayed, and
+// overtaken by its probe, is counted as a loss (one window reduction too many; Linux
+// would undo it on the late D-SACK, pollux does not undo).
 void Tcb::process_tlp_ack(const wire::TcpRepr& h, bool advanced, bool dsack, bool pure_dup,
                           time::Instant now) noexcept {
     if (!tlp_end_seq_ || h.ack < *tlp_end_seq_) return;
@@ -146,6 +149,10 @@ void Tcb::process_tlp_ack(const wire::TcpRepr& h, bool advanced, bool dsack, boo
         ++sack_stats_.loss_probe_recoveries;
         cc_->on_enter_loss_recovery(tlp_flight_, now);
     }
+    // The ACK's own scheduling (on_new_ack) found the episode still open; data sent after
+    // the probe gets its PTO now (Linux re-arms in tcp_set_xmit_timer(), after
+    // tcp_process_tlp_ack()). Found in review.
+    if (advanced) schedule_loss_probe(now);
 }
 
 }  // namespace pollux::tcp

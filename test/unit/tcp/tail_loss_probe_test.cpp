@@ -298,3 +298,21 @@ TEST_CASE("TLP episode with timestamps: the ACK's TSecr tells the probe from the
         CHECK(f.tcb.congestion().ssthresh() == ssthresh);
     }
 }
+
+TEST_CASE("TLP: the ACK that ends an episode arms the PTO for data sent after the probe", "[tcp][tlp]") {
+    TlpFixture f;
+    f.send_segments(2);  // segments 1-2
+    f.advance(Duration::from_ms(22));
+    REQUIRE(f.out.sent.size() == 1);  // the probe: segment 2 again
+    f.out.drain();
+    REQUIRE(f.tcb.loss_probe_end());
+    // More data leaves while the probe is out: no PTO for it yet (one episode at a time).
+    f.send_segments(2);  // segments 3-4
+    CHECK(f.tcb.loss_probe_deadline() == time::Instant::max());
+    // An ACK beyond TLP.end_seq (segments 1-3) ends the episode; segment 4 is still out
+    // and must have a PTO again, not only the RTO.
+    f.ack(seg(4));
+    CHECK_FALSE(f.tcb.loss_probe_end());
+    CHECK(f.tcb.loss_probe_deadline() != time::Instant::max());
+    CHECK(f.tcb.loss_probe_deadline() <= f.now + Duration::from_ms(220));
+}

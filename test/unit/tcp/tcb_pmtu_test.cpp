@@ -160,3 +160,32 @@ TEST_CASE("PMTU: a closed or TIME-WAIT connection ignores frag needed", "[tcp][t
     CHECK(f.tcb.path_mtu() == 1500);
     CHECK(f.out.sent.empty());
 }
+
+TEST_CASE("PMTU: frag needed in a NewReno recovery deflates cwnd before the resend (no burst of the inflated window)",
+          "[tcp][tcb][pmtu]") {
+    tcp::TcbConfig c = mss_1460();
+    c.congestion = "reno";
+    c.nodelay = true;
+    Fixture f(c);
+    establish_1460(f);  // no SACK: NewReno
+    REQUIRE(f.send(pattern(10 * 1460, 2)) == 10 * 1460);
+    REQUIRE(f.out.sent.size() == 10);
+    f.out.drain();
+    // Segment 0 lost: eight duplicate ACKs. Recovery after the third; each further one
+    // inflates cwnd by an MSS (RFC 6582 step 3).
+    for (int i = 0; i < 8; ++i) f.feed(f.seg(TcpFlags::ack, kRcv, kSnd));
+    REQUIRE(f.tcb.in_fast_recovery());
+    const std::uint32_t ssthresh = f.tcb.congestion().ssthresh();
+    REQUIRE(f.tcb.congestion().cwnd() > ssthresh);  // inflated
+    f.out.drain();
+    f.now += Duration::from_ms(1);
+    CHECK(f.tcb.path_mtu_reduced(1200, f.now));
+    CHECK_FALSE(f.tcb.in_fast_recovery());
+    // The resend is bounded by the deflated window (ssthresh, at most flight + 1 MSS), not
+    // by the inflated one.
+    CHECK(f.tcb.congestion().cwnd() <= ssthresh);
+    std::uint32_t bytes = 0;
+    for (const auto& s : f.out.sent) bytes += static_cast<std::uint32_t>(s.data.size());
+    CHECK(bytes <= ssthresh);
+    CHECK(bytes > 0);
+}
