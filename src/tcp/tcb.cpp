@@ -340,16 +340,7 @@ bool Tcb::path_mtu_reduced(std::uint32_t mtu, time::Instant now) noexcept {
     apply_path_mtu();
     if (snd_mss_ == before) return true;
     cc_->set_mss(snd_mss_);
-    switch (state_) {
-        case State::established:
-        case State::close_wait:
-        case State::fin_wait_1:
-        case State::closing:
-        case State::last_ack:
-            break;
-        default:
-            return true;  // a SYN is small: nothing of ours in flight was too big
-    }
+    if (!sends_data(state_)) return true;  // a SYN is small: nothing of ours in flight was too big
     if (snd_una_ == snd_max_) return true;
     // Linux tcp_simple_retransmit(): the segments in flight were dropped for their size,
     // not for congestion, so they go again at once in the new size and cwnd stays ("we do

@@ -55,6 +55,21 @@ enum class State : std::uint8_t {
 };
 const char* to_string(State s) noexcept;
 
+// The states in which our data and FIN may be sent and be in flight: from the end of the
+// handshake until our FIN is acknowledged (RFC 9293 §3.10.2 SEND, and the FIN's states).
+constexpr bool sends_data(State s) noexcept {
+    switch (s) {
+        case State::established:
+        case State::close_wait:
+        case State::fin_wait_1:
+        case State::closing:
+        case State::last_ack:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // Linux's defaults (sysctl net.ipv4.tcp_*), each overridable per connection.
 struct TcbConfig {
     std::uint16_t mss = 1460;        // what we announce: the MTU less 40 (RFC 9293 §3.7.1)

@@ -33,18 +33,6 @@ constexpr time::Duration kProbeSlack = time::Duration::from_ms(2);
 // RFC 8985 §7.2: without an RTT sample, PTO = 1 s (Linux TCP_TIMEOUT_INIT).
 constexpr time::Duration kPtoWithoutSample = time::Duration::from_s(1);
 
-bool sends_data(State s) noexcept {
-    switch (s) {
-        case State::established:
-        case State::close_wait:
-        case State::fin_wait_1:
-        case State::closing:
-        case State::last_ack:
-            return true;
-        default:
-            return false;
-    }
-}
 }  // namespace
 
 // RFC 8985 §7.2: after new data was sent and after an ACK that acknowledged new data.

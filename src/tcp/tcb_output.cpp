@@ -209,16 +209,7 @@ std::uint32_t Tcb::sack_retransmit(bool after_new_data, time::Instant now) noexc
 // chosen by NextSeg(): a lost one first (rule 1), then new data (rule 2), then the
 // retransmissions of rules 3 and 4.
 void Tcb::output(time::Instant now) noexcept {
-    switch (state_) {
-        case State::established:
-        case State::close_wait:
-        case State::fin_wait_1:
-        case State::closing:
-        case State::last_ack:
-            break;
-        default:
-            return;
-    }
+    if (!sends_data(state_)) return;
     const auto data_end = static_cast<std::uint32_t>(tx_.size());
     // RFC 5681 §4.1 (Linux tcp_slow_start_after_idle_check): new data after an idle period
     // with nothing outstanding; past one RTO the ACK clock is gone and cwnd restarts.
