@@ -482,3 +482,46 @@ TEST_CASE("Listener: SYN+FIN is discarded and counted, no SYN-ACK and no embryo 
     sim.run(Duration::from_ms(3));
     CHECK(counters(sim.b).at("tcp.PassiveOpens") == before.at("tcp.PassiveOpens") + 1);
 }
+
+TEST_CASE("SYN cookies: data whose cookie fails (its handshake ACK and first segment lost) gets no RST; "
+          "its retransmission from ISN + 1 makes the connection",
+          "[tcp][syncookie][sim]") {
+    FloodSim sim(1);
+    sim.run(Duration::from_ms(10));
+    auto l = listener(sim.b, 80, 1);
+    fill_syn_queue(sim, 80, 2);  // one embryo, one cookie: an overflow, so cookies are checked
+    REQUIRE(counters(sim.b).at("tcp.TCPReqQFullDoCookies") == 1);
+    const Port port(7000);
+    const SeqNum isn(90000);
+    const SeqNum cookie = sim.b.tcp().syn_cookies().make(ip_b, Port(80), ip_a, port, isn, 1460, sim.clock.now());
+    TcpRepr second;  // the second data segment: SEG.SEQ = ISN + 1 + 100
+    second.src_port = port;
+    second.dst_port = Port(80);
+    second.seq = isn + 101;
+    second.ack = cookie + 1;
+    second.flags = TcpFlags::ack | TcpFlags::psh;
+    second.window = 1000;
+    second.payload_len = 100;
+    const std::uint64_t rsts = counters(sim.b).at("tcp.OutRsts");
+    REQUIRE(sim.inject({ip_a, port}, {ip_b, Port(80)}, second));
+    sim.run(Duration::from_ms(3));
+    Counters k = counters(sim.b);
+    CHECK(k.at("tcp.SyncookiesFailed") == 1);
+    CHECK(k.at("tcp.OutRsts") == rsts);  // no RST: the client keeps its connection
+    // The same without data (a blind ACK) is still reset, as RFC 9293 §3.10.7.2 says.
+    TcpRepr blind = second;
+    blind.payload_len = 0;
+    REQUIRE(sim.inject({ip_a, port}, {ip_b, Port(80)}, blind));
+    sim.run(Duration::from_ms(3));
+    CHECK(counters(sim.b).at("tcp.OutRsts") == rsts + 1);
+    // The client's retransmission from SND.UNA = ISN + 1: the cookie passes.
+    TcpRepr first = second;
+    first.seq = isn + 1;
+    REQUIRE(sim.inject({ip_a, port}, {ip_b, Port(80)}, first));
+    sim.run(Duration::from_ms(3));
+    CHECK(counters(sim.b).at("tcp.SyncookiesRecv") == 1);
+    auto made = accept_one(*l);
+    REQUIRE(made != nullptr);
+    CHECK(made->tcb()->state() == State::established);
+    CHECK(made->tcb()->readable_bytes() == 100);
+}
